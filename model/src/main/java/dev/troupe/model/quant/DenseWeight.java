@@ -37,9 +37,9 @@ public final class DenseWeight implements FrozenWeight {
 
   @Override
   public NDArray dense(NDManager manager) {
-    NDArray copy = weight.toType(ai.djl.ndarray.types.DataType.FLOAT32, true);
-    copy.attach(manager);
-    return copy;
+    // An explicit copy: toType(.., copy = true) may hand back the stored array itself, and callers
+    // modify the result in place.
+    return Quantizer.copyInto(weight, ai.djl.ndarray.types.DataType.FLOAT32, manager);
   }
 
   @Override

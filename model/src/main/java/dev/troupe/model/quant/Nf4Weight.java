@@ -37,7 +37,6 @@ public final class Nf4Weight implements FrozenWeight {
   private final NDArray scaleCodes; // int8 [scaleGroups, 256], round((absmax - mean) / scaleScale)
   private final NDArray scaleScales; // fp32 [scaleGroups, 1]
   private final float scaleMean;
-  private final NDArray bytePairs; // fp32 [256, 2]: the two code values each byte stands for
 
   private Nf4Weight(
       long out,
@@ -45,15 +44,13 @@ public final class Nf4Weight implements FrozenWeight {
       NDArray packedCodes,
       NDArray scaleCodes,
       NDArray scaleScales,
-      float scaleMean,
-      NDArray bytePairs) {
+      float scaleMean) {
     this.out = out;
     this.in = in;
     this.packedCodes = packedCodes;
     this.scaleCodes = scaleCodes;
     this.scaleScales = scaleScales;
     this.scaleMean = scaleMean;
-    this.bytePairs = bytePairs;
   }
 
   /** Quantizes {@code weight} ([out, in], any float dtype) into arrays owned by {@code owner}. */
@@ -93,8 +90,7 @@ public final class Nf4Weight implements FrozenWeight {
               DataType.INT8);
       NDArray scaleScales =
           owner.create(FloatBuffer.wrap(scales.scales()), new Shape(scales.groups(), 1));
-      NDArray bytePairs = owner.create(bytePairTable(), new Shape(256, 2));
-      return new Nf4Weight(out, in, packed, scaleCodes, scaleScales, scales.mean(), bytePairs);
+      return new Nf4Weight(out, in, packed, scaleCodes, scaleScales, scales.mean());
     }
   }
 
@@ -103,6 +99,8 @@ public final class Nf4Weight implements FrozenWeight {
   }
 
   /** Row b holds the values of b's high and low nibble, so one embedding lookup unpacks a byte. */
+  private static final float[] BYTE_PAIRS = bytePairTable();
+
   private static float[] bytePairTable() {
     float[] table = new float[256 * 2];
     for (int b = 0; b < 256; b++) {
@@ -193,6 +191,9 @@ public final class Nf4Weight implements FrozenWeight {
             .get("0:" + blocks)
             .reshape(blocks, 1);
     NDArray bytes = Quantizer.copyInto(packedCodes, DataType.INT64, into);
+    // The 2 KB table is made per call rather than stored: it is shared by every weight and would
+    // otherwise cost more than a small layer's codes.
+    NDArray bytePairs = into.create(BYTE_PAIRS, new Shape(256, 2));
     NDArray values = Ops.embedding(bytes, bytePairs).reshape(blocks, BLOCK_SIZE).muli(absmax);
     NDArray flat = values.reshape(padded);
     if (padded > size) {
@@ -206,8 +207,7 @@ public final class Nf4Weight implements FrozenWeight {
     return packedCodes.size()
         + scaleCodes.size()
         + scaleScales.size() * Float.BYTES
-        + Float.BYTES // the mean of the absmaxes
-        + bytePairs.size() * Float.BYTES;
+        + Float.BYTES; // the mean of the absmaxes
   }
 
   @Override
@@ -220,6 +220,5 @@ public final class Nf4Weight implements FrozenWeight {
     packedCodes.close();
     scaleCodes.close();
     scaleScales.close();
-    bytePairs.close();
   }
 }

@@ -31,7 +31,7 @@ final class Mlp implements AutoCloseable {
   /** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
   private static NDArray geluTanh(NDArray x) {
     NDArray inner = x.pow(3).muli(0.044715).addi(x).muli(SQRT_2_OVER_PI);
-    return inner.tanh().addi(1).muli(x).muli(0.5);
+    return inner.tanh().add(1).muli(x).muli(0.5); // tanh keeps its output for backward: no in-place on it
   }
 
   void forEachLinear(java.util.function.Consumer<AdaptedLinear> action) {

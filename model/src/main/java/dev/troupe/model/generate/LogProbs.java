@@ -1,0 +1,61 @@
+package dev.troupe.model.generate;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.CausalLm;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Per-token log-probs of given responses under the model (with an adapter, or none for the
+ * reference policy): what PPO needs for old-policy and reference log-probs, and DPO for its ratios.
+ */
+public final class LogProbs {
+  private LogProbs() {}
+
+  /**
+   * log π(token | preceding tokens) for logits [B, T, V] and target ids [B, T] (int64): [B, T] fp32,
+   * owned by the logits' manager. Differentiable when computed under grad mode.
+   */
+  public static NDArray ofTargets(NDArray logits, NDArray targets, double temperature) {
+    NDArray scaled = temperature == 1.0 ? logits : logits.div(temperature);
+    return scaled.logSoftmax(-1).gather(targets.expandDims(-1), -1).squeeze(-1);
+  }
+
+  /** Scores each response after its prompt, without gradients; one float per response token. */
+  public static List<float[]> score(CausalLm model, List<long[]> prompts, List<long[]> responses,
+      Adapter adapter, double temperature) {
+    if (prompts.size() != responses.size()) {
+      throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
+    }
+    int length = 0;
+    List<long[]> joined = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      long[] row = new long[prompts.get(i).length + responses.get(i).length];
+      System.arraycopy(prompts.get(i), 0, row, 0, prompts.get(i).length);
+      System.arraycopy(responses.get(i), 0, row, prompts.get(i).length, responses.get(i).length);
+      joined.add(row);
+      length = Math.max(length, row.length);
+    }
+    List<float[]> out = new ArrayList<>();
+    try (GradMode ignored = GradMode.disabled(); NDManager step = model.manager().newSubManager()) {
+      NDArray[] padded = Generator.leftPad(step, joined, length);
+      NDArray logits = model.forward(padded[0], padded[1], adapter, false);
+      // logits at position i predict token i + 1.
+      NDArray predicted = ofTargets(logits.get(new NDIndex(":, :-1, :")),
+          padded[0].get(new NDIndex(":, 1:")), temperature);
+      float[] all = predicted.toFloatArray();
+      for (int b = 0; b < joined.size(); b++) {
+        int responseLength = responses.get(b).length;
+        float[] lp = new float[responseLength];
+        // Row b's last responseLength targets sit at the end of its (left-padded) row.
+        System.arraycopy(all, b * (length - 1) + (length - 1 - responseLength), lp, 0, responseLength);
+        out.add(lp);
+      }
+    }
+    return out;
+  }
+}
