@@ -1,6 +1,8 @@
 package dev.troupe.model.autograd;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 
@@ -20,5 +22,14 @@ public final class Ops {
   /** Rows of {@code table} picked by integer {@code ids}; the result belongs to ids' manager. */
   public static NDArray embedding(NDArray ids, NDArray table) {
     return JniUtils.embedding((PtNDArray) ids, (PtNDArray) table, false);
+  }
+
+  /**
+   * A contiguous copy of {@code source} as {@code type}, owned by {@code into}. {@code toType} would
+   * attach its result to the source's (long-lived) manager, may return the source itself, and keeps
+   * a transposed view's strides.
+   */
+  public static NDArray copyInto(NDArray source, DataType type, NDManager into) {
+    return into.zeros(source.getShape(), type).addi(source);
   }
 }

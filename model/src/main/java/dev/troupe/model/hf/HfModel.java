@@ -28,16 +28,27 @@ public final class HfModel {
    * @param quantization linear weights stored as none, int8 or nf4 (QLoRA-style frozen base)
    */
   public record LoadOptions(DataType dtype, Quantization quantization) {
+    public LoadOptions {
+      if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT16) {
+        throw new IllegalArgumentException("model dtype must be fp32 or fp16, got " + dtype);
+      }
+    }
+
     public static LoadOptions defaults() {
       return new LoadOptions(DataType.FLOAT32, Quantization.NONE);
     }
 
-    /** Parses the config's dtype name: fp32 | bf16 | fp16 (also float32, bfloat16, float16). */
+    /**
+     * Parses the config's dtype name: fp32 | fp16 (also float32, float16). bf16 checkpoints load
+     * fine (converted while reading), but DJL 0.32's PyTorch bridge cannot hold a bf16 tensor
+     * (the JVM aborts), so bf16 is refused as the in-memory dtype.
+     */
     public static DataType parseDtype(String name) {
       return switch (name.toLowerCase(Locale.ROOT)) {
         case "fp32", "float32" -> DataType.FLOAT32;
-        case "bf16", "bfloat16" -> DataType.BFLOAT16;
         case "fp16", "float16" -> DataType.FLOAT16;
+        case "bf16", "bfloat16" -> throw new IllegalArgumentException("dtype bf16 cannot be held in memory "
+            + "with DJL 0.32's PyTorch engine; use fp32 or fp16 (bf16 checkpoints are converted on load)");
         default -> throw new IllegalArgumentException("unknown dtype '" + name + "' (expected fp32, bf16 or fp16)");
       };
     }

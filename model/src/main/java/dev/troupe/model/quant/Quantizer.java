@@ -34,6 +34,6 @@ public final class Quantizer {
    * is the long-lived one.
    */
   static NDArray copyInto(NDArray source, DataType type, NDManager into) {
-    return into.zeros(source.getShape(), type).addi(source);
+    return dev.troupe.model.autograd.Ops.copyInto(source, type, into);
   }
 }

@@ -104,9 +104,11 @@ abstract class WeightSource {
             + " but config.json implies " + stored);
       }
       if (conv1d) {
-        NDArray transposed = array.transpose().toType(dtype, true);
+        NDArray transposed = array.transpose();
+        NDArray contiguous = dev.troupe.model.autograd.Ops.copyInto(transposed, dtype, array.getManager());
+        transposed.close();
         array.close();
-        return transposed;
+        return contiguous;
       }
       return array.getDataType() == dtype ? array : cast(array, dtype);
     }
