@@ -9,6 +9,8 @@ import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.tokenizer.Tokenizer;
+import dev.troupe.algorithms.sft.NextTokenLoss;
+import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -40,31 +42,15 @@ public final class Fixtures {
     return ids;
   }
 
-  /** Right-pads rows into ids [B, T] (pad id 0) and mask [B, T] (1 = token) owned by {@code manager}. */
+  /** Right-pads rows into {ids, mask} owned by {@code manager}. */
   public static NDArray[] rightPadded(NDManager manager, List<long[]> rows) {
-    int t = rows.stream().mapToInt(r -> r.length).max().orElseThrow();
-    long[] ids = new long[rows.size() * t];
-    float[] mask = new float[rows.size() * t];
-    for (int b = 0; b < rows.size(); b++) {
-      long[] row = rows.get(b);
-      System.arraycopy(row, 0, ids, b * t, row.length);
-      Arrays.fill(mask, b * t, b * t + row.length, 1f);
-    }
-    Shape shape = new Shape(rows.size(), t);
-    return new NDArray[] {manager.create(ids, shape), manager.create(mask, shape)};
+    Batch batch = Batch.rightPadded(manager, rows);
+    return new NDArray[] {batch.ids(), batch.mask()};
   }
 
-  /**
-   * Mean next-token cross-entropy in nats over real tokens: position i predicts token i+1, counted
-   * when both are real. {@code logits} [B, T, V], {@code ids} and {@code mask} [B, T].
-   */
+  /** Mean next-token cross-entropy in nats over real tokens (right-padded rows). */
   public static NDArray nextTokenLoss(NDArray logits, NDArray ids, NDArray mask) {
-    long t = ids.getShape().get(1);
-    NDArray logProbs = logits.get(new NDIndex(":, :{}, :", t - 1)).logSoftmax(-1);
-    NDArray targets = ids.get(new NDIndex(":, 1:")).expandDims(-1);
-    NDArray tokenLogProbs = logProbs.gather(targets, -1).squeeze(-1); // [B, T-1]
-    NDArray counted = mask.get(new NDIndex(":, 1:")).mul(mask.get(new NDIndex(":, :{}", t - 1)));
-    return tokenLogProbs.mul(counted).sum().neg().div(counted.sum());
+    return NextTokenLoss.mean(logits, ids, mask);
   }
 
   /** The loss of {@code rows} under {@code model} (and {@code adapter}, may be null), in {@code manager}. */

@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.tokenizer.Tokenizer;
+import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.model.transformer.KvCache;
 import java.util.ArrayList;
@@ -73,8 +74,8 @@ public final class Generator {
         KvCache cache = new KvCache(model.config(), batch, capacity, model.dtype(), request)) {
       long[] next;
       try (NDManager step = request.newSubManager()) {
-        NDArray[] padded = leftPad(step, prompts, promptLength);
-        NDArray hidden = model.hidden(padded[0], padded[1], cache, adapter, false);
+        Batch padded = Batch.leftPadded(step, prompts);
+        NDArray hidden = model.hidden(padded.ids(), padded.mask(), cache, adapter, false);
         next = record(sampler.next(model.logits(hidden.get(new NDIndex(":, -1, :"))), step), 0,
             out, logProbs);
       }
@@ -136,18 +137,5 @@ public final class Generator {
       }
     }
     return cut < 0 ? null : text.substring(0, cut);
-  }
-
-  static NDArray[] leftPad(NDManager manager, List<long[]> rows, int length) {
-    long[] ids = new long[rows.size() * length];
-    float[] mask = new float[rows.size() * length];
-    for (int b = 0; b < rows.size(); b++) {
-      long[] row = rows.get(b);
-      int pad = length - row.length;
-      System.arraycopy(row, 0, ids, b * length + pad, row.length);
-      Arrays.fill(mask, b * length + pad, (b + 1) * length, 1f);
-    }
-    Shape shape = new Shape(rows.size(), length);
-    return new NDArray[] {manager.create(ids, shape), manager.create(mask, shape)};
   }
 }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.List;
@@ -42,11 +43,11 @@ public final class LogProbs {
     }
     List<float[]> out = new ArrayList<>();
     try (GradMode ignored = GradMode.disabled(); NDManager step = model.manager().newSubManager()) {
-      NDArray[] padded = Generator.leftPad(step, joined, length);
-      NDArray logits = model.forward(padded[0], padded[1], adapter, false);
+      Batch padded = Batch.leftPadded(step, joined);
+      NDArray logits = model.forward(padded.ids(), padded.mask(), adapter, false);
       // logits at position i predict token i + 1.
       NDArray predicted = ofTargets(logits.get(new NDIndex(":, :-1, :")),
-          padded[0].get(new NDIndex(":, 1:")), temperature);
+          padded.ids().get(new NDIndex(":, 1:")), temperature);
       float[] all = predicted.toFloatArray();
       for (int b = 0; b < joined.size(); b++) {
         int responseLength = responses.get(b).length;
