@@ -18,16 +18,20 @@ public final class Troupe implements Runnable {
     System.setProperty("ai.djl.offline", System.getProperty("ai.djl.offline", "true"));
     // DJL's tokenizer otherwise reports usage to a telemetry endpoint at start.
     System.setProperty("OPT_OUT_TRACKING", System.getProperty("OPT_OUT_TRACKING", "true"));
-    int code = new CommandLine(new Troupe())
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The command line with Troupe's error handling: a failure prints one line naming the problem, exit 2. */
+  static CommandLine commandLine() {
+    return new CommandLine(new Troupe())
         .setExecutionExceptionHandler((e, cmd, parsed) -> {
           cmd.getErr().println("troupe: " + e.getMessage());
           if (System.getenv("TROUPE_DEBUG") != null) {
             e.printStackTrace(cmd.getErr());
           }
+          cmd.getErr().flush();
           return 2;
-        })
-        .execute(args);
-    System.exit(code);
+        });
   }
 
   @Override
