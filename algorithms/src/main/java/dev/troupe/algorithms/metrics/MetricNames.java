@@ -1,0 +1,57 @@
+package dev.troupe.algorithms.metrics;
+
+/**
+ * The metric names every algorithm reports under, TRL's where TRL has one, so a dashboard plots
+ * PPO, GRPO and DPO runs with the same keys. KL values are in nats.
+ */
+public final class MetricNames {
+  private MetricNames() {}
+
+  // Losses, as minimised (TRL logs the minibatch averages as loss/policy_avg, loss/value_avg).
+  public static final String LOSS = "loss";
+  public static final String LOSS_POLICY = "loss/policy";
+  public static final String LOSS_VALUE = "loss/value";
+  public static final String LOSS_TOTAL = "loss/total";
+
+  // The RLHF objective of a rollout batch (TRL PPOTrainer).
+  /** Mean over sequences of the summed per-token KL estimate log π − log π_ref. */
+  public static final String OBJECTIVE_KL = "objective/kl";
+  /** The KL coefficient β the rewards were shaped with. */
+  public static final String OBJECTIVE_KL_COEF = "objective/kl_coef";
+  /** Mean score of the reward model (or judge) per sequence. */
+  public static final String OBJECTIVE_SCORES = "objective/scores";
+  /** Mean over sequences of the summed KL penalty −β·KL. */
+  public static final String OBJECTIVE_NON_SCORE_REWARD = "objective/non_score_reward";
+  /** Mean of score − β·KL per sequence: the quantity PPO maximises. */
+  public static final String OBJECTIVE_RLHF_REWARD = "objective/rlhf_reward";
+
+  // The policy update (PPO, GRPO).
+  /** Fraction of response tokens whose probability ratio was clipped. */
+  public static final String POLICY_CLIPFRAC = "policy/clipfrac";
+  /** 0.5 · mean (log π − log π_old)², as TRL computes it. */
+  public static final String POLICY_APPROXKL = "policy/approxkl";
+  /** Mean probability ratio π / π_old over response tokens (TRL names it val/ratio). */
+  public static final String POLICY_RATIO = "policy/ratio";
+  /** Mean entropy of the next-token distribution over response tokens, in nats. */
+  public static final String POLICY_ENTROPY = "policy/entropy";
+  /** GRPO's mean per-token k3 KL estimate to the reference policy (TRL GRPOTrainer). */
+  public static final String KL = "kl";
+
+  // The value head (PPO).
+  /** Fraction of response tokens whose clipped value loss was the larger one. */
+  public static final String VALUE_CLIPFRAC = "value/clipfrac";
+  /** 1 − Var(R − V) / Var(R) over response tokens: 1 is a perfect value head, ≤ 0 a useless one. */
+  public static final String VALUE_EXPLAINED_VARIANCE = "value/explained_variance";
+
+  // Preference pairs (DPO / IPO / cDPO, TRL DPOTrainer).
+  /** Mean implicit reward β·(log π − log π_ref) of the chosen responses. */
+  public static final String REWARDS_CHOSEN = "rewards/chosen";
+  public static final String REWARDS_REJECTED = "rewards/rejected";
+  /** Fraction of pairs whose chosen implicit reward exceeds the rejected one. */
+  public static final String REWARDS_ACCURACIES = "rewards/accuracies";
+  /** Mean of chosen minus rejected implicit reward. */
+  public static final String REWARDS_MARGINS = "rewards/margins";
+  /** Mean policy log-prob of the chosen responses (as passed in: summed or averaged per token). */
+  public static final String LOGPS_CHOSEN = "logps/chosen";
+  public static final String LOGPS_REJECTED = "logps/rejected";
+}
