@@ -1,0 +1,84 @@
+package dev.troupe.algorithms.dpo;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.optim.AdamW;
+import dev.troupe.algorithms.rollout.ResponseBatch;
+import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.CausalLm;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * DPO / IPO / cDPO on one adapter: the policy is base + adapter, the reference is the same base
+ * with the adapter switched off, so no second model is held (Rafailov et al. 2023).
+ */
+public final class DpoTrainer implements AutoCloseable {
+  private final CausalLm model;
+  private final Adapter adapter;
+  private final DpoConfig config;
+  private final AdamW optimizer;
+  private final double maxGradNorm;
+
+  public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, double lr, double maxGradNorm) {
+    this.model = model;
+    this.adapter = adapter;
+    this.config = config;
+    this.maxGradNorm = maxGradNorm;
+    adapter.setTrainable(true);
+    this.optimizer = new AdamW(adapter.parameters(), AdamW.AdamWConfig.defaults().withLr(lr));
+  }
+
+  /** One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm. */
+  public Metrics step(List<DpoExample> batch, double lr) {
+    List<long[]> prompts = new ArrayList<>();
+    List<long[]> responses = new ArrayList<>();
+    for (DpoExample e : batch) {
+      prompts.add(e.prompt());
+      responses.add(e.chosen());
+    }
+    for (DpoExample e : batch) {
+      prompts.add(e.prompt());
+      responses.add(e.rejected());
+    }
+    int b = batch.size();
+    try (NDManager step = model.manager().newSubManager()) {
+      // Chosen rows first, then rejected: one forward pass for both.
+      ResponseBatch rows = ResponseBatch.of(step, prompts, responses);
+      NDArray reference;
+      try (GradMode ignored = GradMode.disabled()) {
+        reference = sequenceLogps(rows.logProbs(model, null, false, 1.0), rows.responseMask());
+      }
+      Metrics metrics;
+      try (GradMode ignored = GradMode.enabled()) {
+        NDArray policy = sequenceLogps(rows.logProbs(model, adapter, true, 1.0), rows.responseMask());
+        LossOutput out = DpoLoss.compute(policy.get(new NDIndex("0:{}", b)), policy.get(new NDIndex("{}:", b)),
+            reference.get(new NDIndex("0:{}", b)), reference.get(new NDIndex("{}:", b)), config);
+        GradMode.backward(out.loss());
+        metrics = out.metrics();
+      }
+      if (maxGradNorm > 0) {
+        optimizer.clipGradNorm(maxGradNorm);
+      }
+      AdamW.StepResult result = optimizer.step(lr);
+      return metrics.put("grad_norm", result.gradNorm());
+    }
+  }
+
+  /** IPO is defined on length-averaged log-probs (Azar et al. 2023, as TRL does); DPO on sums. */
+  private NDArray sequenceLogps(NDArray tokenLogps, NDArray mask) {
+    return config.lossType() == DpoConfig.LossType.IPO
+        ? SequenceLogps.mean(tokenLogps, mask)
+        : SequenceLogps.sum(tokenLogps, mask);
+  }
+
+  @Override
+  public void close() {
+    optimizer.close();
+    adapter.setTrainable(false);
+  }
+}

@@ -1,0 +1,39 @@
+package dev.troupe.algorithms.rollout;
+
+import dev.troupe.model.generate.Generation;
+import dev.troupe.model.generate.Generator;
+import dev.troupe.model.generate.SamplingParams;
+import dev.troupe.model.lora.Adapter;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Sampled responses for a list of prompts, with their scores: the unit of on-policy data. */
+public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] scores) {
+
+  /**
+   * Samples one response per prompt with the adapter (each prompt repeated {@code perPrompt}
+   * times, consecutive, for group methods) and scores them.
+   */
+  public static Rollouts sample(Generator generator, Adapter adapter, List<long[]> prompts, int perPrompt,
+      SamplingParams sampling, RewardFunction reward) {
+    List<long[]> repeated = new ArrayList<>();
+    for (long[] p : prompts) {
+      for (int i = 0; i < perPrompt; i++) {
+        repeated.add(p);
+      }
+    }
+    List<long[]> responses = new ArrayList<>();
+    for (Generation g : generator.generateIds(repeated, adapter, sampling)) {
+      responses.add(g.tokenIds());
+    }
+    return new Rollouts(repeated, responses, reward.score(repeated, responses));
+  }
+
+  public double meanScore() {
+    double s = 0;
+    for (double v : scores) {
+      s += v;
+    }
+    return s / scores.length;
+  }
+}
