@@ -1,0 +1,131 @@
+package dev.troupe.algorithms.reward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.Batch;
+import dev.troupe.model.transformer.CausalLm;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * A reward model as in InstructGPT (Ouyang et al. 2022) and Llama 2 (Touvron et al. 2023): a causal
+ * LM, optionally through a LoRA adapter, whose final hidden state at a sequence's last real token
+ * goes through a {@link RewardHead} to give one scalar reward per ensemble member.
+ *
+ * <p>The base and the adapter belong to whoever made them (a policy worker may serve the same base);
+ * the reward model owns only its head, which {@link #close} frees.
+ */
+@SuppressWarnings("try") // GradMode scopes are opened for their effect and never referenced
+public final class RewardModel implements AutoCloseable {
+
+  /**
+   * The reward of one sequence: the mean over the ensemble members and their population standard
+   * deviation (divided by K, not K−1: the spread of these K heads, 0 for a single head).
+   */
+  public record Score(double mean, double std) {}
+
+  private final CausalLm base;
+  private final Adapter adapter;
+  private final RewardHead head;
+
+  /** {@code adapter} may be null: the base itself is the reward model's trunk. */
+  public RewardModel(CausalLm base, Adapter adapter, RewardHead head) {
+    this.base = Objects.requireNonNull(base, "base");
+    this.adapter = adapter;
+    this.head = Objects.requireNonNull(head, "head");
+    if (head.hiddenSize() != base.config().hiddenSize()) {
+      throw new IllegalArgumentException("the head reads hidden states of size " + head.hiddenSize()
+          + ", the base produces " + base.config().hiddenSize());
+    }
+  }
+
+  /** A reward model over the base's adapter registered as {@code adapterName}. */
+  public static RewardModel withAdapter(CausalLm base, String adapterName, RewardHead head) {
+    return new RewardModel(base, base.adapter(adapterName), head);
+  }
+
+  public CausalLm base() {
+    return base;
+  }
+
+  /** The adapter the trunk runs through, or null for the plain base. */
+  public Adapter adapter() {
+    return adapter;
+  }
+
+  public RewardHead head() {
+    return head;
+  }
+
+  /** Ensemble members K. */
+  public int members() {
+    return head.members();
+  }
+
+  /**
+   * Rewards for token ids [B, T] (int64) with a padding mask [B, T] (1 = token; null = no padding):
+   * [B] for a single head, [B, K] for an ensemble, owned by ids' manager. Each row is read at its
+   * last real token, t = max{t : mask[t] = 1}, which is sum(mask) − 1 for right padding (the
+   * training layout) and T − 1 for left padding, so both layouts give each row the score it gets
+   * alone. Under grad mode the result carries the graph to the head, the adapter and the base.
+   */
+  public NDArray scores(NDArray ids, NDArray mask, boolean training) {
+    NDManager step = ids.getManager();
+    long b = ids.getShape().get(0);
+    long t = ids.getShape().get(1);
+    NDArray hidden = base.hidden(ids, mask, null, adapter, training); // [B, T, H]
+    NDArray last;
+    if (mask == null) {
+      last = step.full(new Shape(b), t - 1, DataType.INT64);
+    } else {
+      // t · mask peaks at the last real token; argMax of a row without tokens is 0.
+      NDArray positions = step.arange(0f, (float) t).reshape(1, t);
+      last = mask.toType(DataType.FLOAT32, false).mul(positions).argMax(1);
+    }
+    long h = hidden.getShape().get(2);
+    NDArray index = last.reshape(b, 1, 1).broadcast(new Shape(b, 1, h));
+    NDArray rewards = head.apply(hidden.gather(index, 1).reshape(b, h)); // [B, K]
+    return head.members() == 1 ? rewards.reshape(b) : rewards;
+  }
+
+  /**
+   * Inference: the reward of each sequence (its token ids, prompt and response), as the ensemble's
+   * mean and spread, in one batch without gradients.
+   */
+  public List<Score> score(List<long[]> sequences) {
+    if (sequences.isEmpty()) {
+      return List.of();
+    }
+    float[] rewards;
+    try (NDManager step = base.manager().newSubManager(); GradMode ignored = GradMode.disabled()) {
+      Batch batch = Batch.rightPadded(step, sequences);
+      rewards = scores(batch.ids(), batch.mask(), false).toFloatArray();
+    }
+    int k = head.members();
+    List<Score> out = new ArrayList<>(sequences.size());
+    for (int row = 0; row < sequences.size(); row++) {
+      double mean = 0;
+      for (int j = 0; j < k; j++) {
+        mean += rewards[row * k + j];
+      }
+      mean /= k;
+      double squares = 0;
+      for (int j = 0; j < k; j++) {
+        double d = rewards[row * k + j] - mean;
+        squares += d * d;
+      }
+      out.add(new Score(mean, Math.sqrt(squares / k)));
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    head.close();
+  }
+}

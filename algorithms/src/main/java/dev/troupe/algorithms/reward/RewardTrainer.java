@@ -1,0 +1,299 @@
+package dev.troupe.algorithms.reward;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import dev.troupe.algorithms.optim.AdamW;
+import dev.troupe.algorithms.optim.AdamW.AdamWConfig;
+import dev.troupe.algorithms.optim.LrSchedule;
+import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.transformer.Batch;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.SplittableRandom;
+
+/**
+ * Trains a {@link RewardModel} on preference pairs with the {@link BradleyTerryLoss} and
+ * {@link AdamW}: the head always, and with it the adapter or every base weight, as configured.
+ * Not thread-safe: one learner thread drives it.
+ */
+@SuppressWarnings("try") // GradMode scopes are opened for their effect and never referenced
+public final class RewardTrainer implements AutoCloseable {
+
+  /** What the optimizer updates besides the head. */
+  public enum Trainable {
+    /** The head alone, over frozen features (a linear probe). */
+    HEAD,
+    /** The head and the reward model's LoRA adapter, over a frozen base. */
+    HEAD_AND_ADAPTER,
+    /** The head and every base weight (full fine-tuning, as InstructGPT's reward model). */
+    HEAD_AND_BASE
+  }
+
+  /**
+   * Hyper-parameters of {@link RewardTrainer}.
+   *
+   * @param epochs passes over the pairs {@link #train} makes (InstructGPT and Llama 2: 1, to avoid
+   *     over-fitting the reward model)
+   * @param batchSize pairs per optimizer step (each step scores 2·batchSize sequences)
+   * @param schedule learning rate per step; null = the optimizer config's constant lr
+   * @param maxGradNorm clip the global gradient norm to this; 0 = no clipping
+   * @param centerRewardsCoefficient λ of the centring term λ·mean((r_c + r_r)²) (see
+   *     {@link BradleyTerryLoss#compute(NDArray, NDArray, NDArray, NDArray, double)}); 0.01 for an
+   *     ensemble whose spread should mean something, 0 = plain BT
+   * @param bootstrap train each ensemble member on its own bootstrap resample of the pairs (see
+   *     {@link #bootstrapWeight}); ignored with a single head
+   * @param seed the shuffling of pairs between epochs and the bootstrap draws
+   */
+  public record Config(Trainable trainable, int epochs, int batchSize, AdamWConfig optimizer,
+      LrSchedule schedule, double maxGradNorm, double centerRewardsCoefficient, boolean bootstrap,
+      long seed) {
+    public Config {
+      if (trainable == null || optimizer == null) {
+        throw new IllegalArgumentException("trainable and optimizer are required");
+      }
+      if (epochs < 1 || batchSize < 1) {
+        throw new IllegalArgumentException("epochs and batchSize must be >= 1, got " + epochs + ", " + batchSize);
+      }
+      if (!(maxGradNorm >= 0)) {
+        throw new IllegalArgumentException("maxGradNorm must be >= 0, got " + maxGradNorm);
+      }
+      if (!(centerRewardsCoefficient >= 0)) {
+        throw new IllegalArgumentException("centerRewardsCoefficient must be >= 0, got " + centerRewardsCoefficient);
+      }
+    }
+
+    /** One epoch, AdamW at {@code lr} without decay, clipping at 1.0, plain BT, no bootstrap. */
+    public static Config of(Trainable trainable, int batchSize, double lr) {
+      return new Config(trainable, 1, batchSize, AdamWConfig.defaults().withLr(lr), null, 1.0, 0, false, 0);
+    }
+
+    public Config withEpochs(int n) {
+      return new Config(trainable, n, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+          bootstrap, seed);
+    }
+
+    public Config withSchedule(LrSchedule s) {
+      return new Config(trainable, epochs, batchSize, optimizer, s, maxGradNorm, centerRewardsCoefficient,
+          bootstrap, seed);
+    }
+
+    public Config withCenterRewards(double coefficient) {
+      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, coefficient, bootstrap,
+          seed);
+    }
+
+    public Config withBootstrap(boolean b) {
+      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+          b, seed);
+    }
+
+    public Config withSeed(long s) {
+      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+          bootstrap, s);
+    }
+  }
+
+  /**
+   * What one optimizer step saw and did.
+   *
+   * @param step the optimizer step (0-based)
+   * @param gradNorm global gradient norm before clipping
+   * @param skipped the gradient was not finite and the optimizer left the weights alone
+   */
+  public record StepMetrics(long step, int epoch, double loss, double accuracy, double chosen,
+      double rejected, double margins, double gradNorm, double lr, boolean skipped) {
+
+    /** The metrics under the project's names ({@code loss}, {@code accuracy}, {@code rewards/...}). */
+    public Map<String, Double> asMap() {
+      Map<String, Double> out = new LinkedHashMap<>();
+      out.put("loss", loss);
+      out.put("accuracy", accuracy);
+      out.put("rewards/chosen", chosen);
+      out.put("rewards/rejected", rejected);
+      out.put("rewards/margins", margins);
+      out.put("grad_norm", gradNorm);
+      out.put("learning_rate", lr);
+      return out;
+    }
+  }
+
+  private final RewardModel model;
+  private final Config config;
+  private final List<NDArray> parameters;
+  private final AdamW optimizer;
+  private final Random shuffler;
+  private int epoch;
+  private long steps; // taken, skipped ones included: the schedule's clock
+
+  /**
+   * A trainer that marks the configured parameters as requiring gradients and owns an optimizer
+   * over them ({@link #close} frees its state, not the model).
+   */
+  public RewardTrainer(RewardModel model, Config config) {
+    this.model = model;
+    this.config = config;
+    List<NDArray> params = new ArrayList<>(model.head().parameters());
+    switch (config.trainable()) {
+      case HEAD -> { }
+      case HEAD_AND_ADAPTER -> {
+        if (model.adapter() == null) {
+          throw new IllegalArgumentException("HEAD_AND_ADAPTER needs a reward model with an adapter");
+        }
+        params.addAll(model.adapter().parameters());
+      }
+      case HEAD_AND_BASE -> params.addAll(model.base().baseParameters());
+    }
+    params.forEach(p -> p.setRequiresGradient(true));
+    this.parameters = List.copyOf(params);
+    this.optimizer = new AdamW(parameters, config.optimizer());
+    this.shuffler = new Random(config.seed());
+  }
+
+  public Config config() {
+    return config;
+  }
+
+  /** The optimizer (for its step count and memory accounting). */
+  public AdamW optimizer() {
+    return optimizer;
+  }
+
+  /** The tensors being trained: the head's, then the adapter's or the base's. */
+  public List<NDArray> parameters() {
+    return parameters;
+  }
+
+  /**
+   * {@code config.epochs()} passes over {@code pairs}, each in a fresh random order cut into
+   * minibatches of {@code config.batchSize()} (the last one may be smaller); one optimizer step per
+   * minibatch. Returns the metrics of every step, in order.
+   */
+  public List<StepMetrics> train(List<TokenPair> pairs) {
+    if (pairs.isEmpty()) {
+      throw new IllegalArgumentException("no pairs to train on");
+    }
+    List<StepMetrics> metrics = new ArrayList<>();
+    List<TokenPair> order = new ArrayList<>(pairs);
+    for (int e = 0; e < config.epochs(); e++) {
+      Collections.shuffle(order, shuffler);
+      for (int from = 0; from < order.size(); from += config.batchSize()) {
+        metrics.add(step(order.subList(from, Math.min(order.size(), from + config.batchSize()))));
+      }
+      epoch++;
+    }
+    return metrics;
+  }
+
+  /**
+   * One optimizer step on one minibatch: chosen and rejected responses scored in a single
+   * right-padded batch, the Bradley–Terry loss back-propagated, gradients clipped, AdamW applied.
+   * Every tensor of the step lives in a sub-manager closed before this returns.
+   */
+  public StepMetrics step(List<TokenPair> batch) {
+    if (batch.isEmpty()) {
+      throw new IllegalArgumentException("an empty minibatch");
+    }
+    int b = batch.size();
+    int k = model.members();
+    long stepIndex = steps++;
+    double lr = config.schedule() == null ? config.optimizer().lr() : config.schedule().lr(stepIndex);
+    BradleyTerryLoss.Output out;
+    try (NDManager step = model.base().manager().newSubManager()) {
+      List<long[]> rows = new ArrayList<>(2 * b);
+      float[] margins = new float[b];
+      for (int i = 0; i < b; i++) {
+        rows.add(batch.get(i).chosen());
+        margins[i] = (float) batch.get(i).margin();
+      }
+      batch.forEach(pair -> rows.add(pair.rejected()));
+      Batch padded = Batch.rightPadded(step, rows);
+      NDArray marginArray = step.create(margins);
+      NDArray weights = config.bootstrap() && k > 1 ? bootstrapWeights(batch, step) : null;
+      try (GradMode ignored = GradMode.enabled()) {
+        NDArray scores = model.scores(padded.ids(), padded.mask(), true);
+        NDArray chosen = scores.get(new NDIndex("0:{}", b));
+        NDArray rejected = scores.get(new NDIndex("{}:", b));
+        out = BradleyTerryLoss.compute(chosen, rejected, marginArray, weights, config.centerRewardsCoefficient());
+        GradMode.backward(out.loss());
+      }
+    }
+    if (config.maxGradNorm() > 0) {
+      optimizer.clipGradNorm(config.maxGradNorm());
+    }
+    AdamW.StepResult result = optimizer.step(lr);
+    return new StepMetrics(stepIndex, epoch, out.lossValue(), out.accuracy(), out.chosen(),
+        out.rejected(), out.margins(), result.gradNorm(), lr, result.skipped());
+  }
+
+  /** Bootstrap counts [B, K] of a minibatch, see {@link #bootstrapWeight}. */
+  private NDArray bootstrapWeights(List<TokenPair> batch, NDManager step) {
+    int k = model.members();
+    float[] w = new float[batch.size() * k];
+    for (int i = 0; i < batch.size(); i++) {
+      for (int j = 0; j < k; j++) {
+        w[i * k + j] = bootstrapWeight(batch.get(i), j, config.seed());
+      }
+    }
+    return step.create(w, new Shape(batch.size(), k));
+  }
+
+  /**
+   * How many times ensemble member {@code member} drew {@code pair} into its bootstrap resample: a
+   * Poisson(1) count, the large-sample limit of resampling N pairs with replacement (online
+   * bagging, Oza &amp; Russell 2001). The count is a function of the pair's tokens, the member and
+   * the seed, so each member sees the same resample in every epoch and every call, as with a
+   * resample drawn once (bootstrapped DQN, Osband et al. 2016); about 37% of pairs get 0 and serve
+   * as that member's out-of-bag pairs.
+   */
+  static int bootstrapWeight(TokenPair pair, int member, long seed) {
+    long h = seed;
+    h = h * 31 + Arrays.hashCode(pair.chosen());
+    h = h * 31 + Arrays.hashCode(pair.rejected());
+    h = h * 31 + member;
+    SplittableRandom random = new SplittableRandom(h);
+    // Knuth's multiplication method for Poisson(λ = 1).
+    double limit = Math.exp(-1);
+    double product = random.nextDouble();
+    int count = 0;
+    while (product > limit) {
+      count++;
+      product *= random.nextDouble();
+    }
+    return count;
+  }
+
+  /**
+   * Fraction of {@code pairs} whose chosen response gets the higher mean reward (ties count as
+   * wrong), scored without gradients in minibatches of {@code config.batchSize()}.
+   */
+  public double evaluate(List<TokenPair> pairs) {
+    if (pairs.isEmpty()) {
+      throw new IllegalArgumentException("no pairs to evaluate");
+    }
+    int correct = 0;
+    for (int from = 0; from < pairs.size(); from += config.batchSize()) {
+      List<TokenPair> batch = pairs.subList(from, Math.min(pairs.size(), from + config.batchSize()));
+      List<long[]> rows = new ArrayList<>(2 * batch.size());
+      batch.forEach(pair -> rows.add(pair.chosen()));
+      batch.forEach(pair -> rows.add(pair.rejected()));
+      List<RewardModel.Score> scores = model.score(rows);
+      for (int i = 0; i < batch.size(); i++) {
+        correct += scores.get(i).mean() > scores.get(batch.size() + i).mean() ? 1 : 0;
+      }
+    }
+    return (double) correct / pairs.size();
+  }
+
+  /** Frees the optimizer's state; the parameters keep requiring gradients until the caller says otherwise. */
+  @Override
+  public void close() {
+    optimizer.close();
+  }
+}
