@@ -1,0 +1,265 @@
+package dev.troupe.algorithms.experiment;
+
+import ai.djl.ndarray.NDManager;
+import dev.troupe.algorithms.dpo.DpoConfig;
+import dev.troupe.algorithms.dpo.DpoExample;
+import dev.troupe.algorithms.dpo.DpoTrainer;
+import dev.troupe.algorithms.grpo.GrpoConfig;
+import dev.troupe.algorithms.grpo.GrpoTrainer;
+import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.ppo.PpoConfig;
+import dev.troupe.algorithms.ppo.PpoTrainer;
+import dev.troupe.algorithms.reward.RewardHead;
+import dev.troupe.algorithms.reward.RewardModel;
+import dev.troupe.algorithms.reward.RewardTrainer;
+import dev.troupe.algorithms.reward.TokenPair;
+import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.sft.SftConfig;
+import dev.troupe.algorithms.sft.SftSample;
+import dev.troupe.algorithms.sft.SftTrainer;
+import dev.troupe.algorithms.task.GoldScorer;
+import dev.troupe.algorithms.task.Label;
+import dev.troupe.algorithms.task.PerfectRater;
+import dev.troupe.algorithms.task.QuickstartTask;
+import dev.troupe.algorithms.task.TaskPrompt;
+import dev.troupe.model.config.ModelConfig;
+import dev.troupe.model.generate.Generation;
+import dev.troupe.model.generate.Generator;
+import dev.troupe.model.generate.LogProbs;
+import dev.troupe.model.generate.SamplingParams;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.lora.LoraConfig;
+import dev.troupe.model.tokenizer.Tokenizer;
+import dev.troupe.model.transformer.CausalLm;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.BiConsumer;
+
+/**
+ * The built-in alignment experiment (Gao et al.'s setup): a tiny policy SFT'd on imperfect data,
+ * a reward model learned from gold-labelled pairs, then PPO (reward model), GRPO (reward model) and
+ * DPO (gold-labelled pairs), each on its own LoRA adapter over the one SFT base, judged by the
+ * hidden gold scorer on held-out prompts, with the KL of each policy to the SFT start.
+ */
+public final class Quickstart {
+
+  /** Sizes of each phase; {@link #defaults()} is the documented run, {@link #tiny()} a fast check. */
+  public record Settings(long seed, int hidden, int layers, int sftExamples, double sftErrorRate, int sftSteps,
+      int rmPrompts, int rmSteps, int ppoIterations, int ppoBatch, int grpoIterations, int grpoPrompts,
+      int grpoGroup, int dpoSteps, int dpoBatch, int evalPrompts, int maxNewTokens) {
+
+    public static Settings defaults() {
+      return new Settings(1, 96, 3, 3000, 0.4, 700, 600, 3, 40, 32, 40, 8, 4, 150, 16, 200, 24);
+    }
+
+    public static Settings tiny() {
+      return new Settings(1, 48, 2, 400, 0.4, 60, 40, 1, 2, 8, 2, 2, 4, 4, 4, 16, 12);
+    }
+
+    public Settings withSeed(long s) {
+      return new Settings(s, hidden, layers, sftExamples, sftErrorRate, sftSteps, rmPrompts, rmSteps, ppoIterations,
+          ppoBatch, grpoIterations, grpoPrompts, grpoGroup, dpoSteps, dpoBatch, evalPrompts, maxNewTokens);
+    }
+  }
+
+  private final Settings settings;
+  private final BiConsumer<String, Metrics> progress;
+  private final QuickstartTask task;
+  private final GoldScorer gold = new GoldScorer();
+
+  /** {@code progress} receives (phase, metrics) after every step of every phase. */
+  public Quickstart(Settings settings, BiConsumer<String, Metrics> progress) {
+    this.settings = settings;
+    this.progress = progress;
+    this.task = new QuickstartTask(settings.seed());
+  }
+
+  public Map<String, Object> run(Path workDir) throws IOException {
+    long start = System.nanoTime();
+    Map<String, Object> out = new LinkedHashMap<>();
+    try (Tokenizer tokenizer = Tokenizer.load(QuickstartTask.tokenizer(workDir.resolve("tokenizer")));
+        NDManager root = NDManager.newBaseManager()) {
+      long bos = tokenizer.bosId().orElseThrow();
+      long eos = tokenizer.eosId().orElseThrow();
+      ModelConfig config = ModelConfig.llama(tokenizer.vocabSize(), settings.hidden(), settings.layers(), 4, 2,
+          settings.hidden() * 8 / 3 / 16 * 16, 64).withEos(List.of(eos));
+      try (CausalLm model = CausalLm.random(config, settings.seed(), root)) {
+        Codec codec = new Codec(tokenizer, bos, eos);
+        // 1. SFT the whole (tiny) base on imperfect demonstrations: this is the frozen base from now on.
+        List<SftSample> sft = new ArrayList<>();
+        for (QuickstartTask.SftExample e : task.sftSet(settings.sftExamples(), settings.sftErrorRate()).examples()) {
+          sft.add(new SftSample(codec.prompt(task.promptText(e.prompt())), codec.response(e.response())));
+        }
+        SftConfig sftConfig = SftConfig.defaults(settings.sftSteps(), 3e-3).withBatchSize(32).withMaskPrompt(false)
+            .withSeed(settings.seed());
+        new SftTrainer(model, null, sftConfig).train(sft, List.of(), m -> progress.accept("sft", m));
+
+        List<TaskPrompt> heldOut = task.heldOutPrompts(settings.evalPrompts());
+        SamplingParams sampling = new SamplingParams(settings.maxNewTokens(), 1.0, 0, 1.0, settings.seed(),
+            List.of(eos), List.of());
+        Evaluation sftEval = evaluate(model, null, codec, heldOut, sampling);
+        out.put("sft_gold", sftEval.gold);
+
+        // 2. Reward model from gold-labelled pairs of SFT samples (a perfect rater stands in for humans).
+        List<TaskPrompt> rmPrompts = task.trainPrompts(settings.rmPrompts() + settings.evalPrompts())
+            .subList(0, settings.rmPrompts());
+        List<Preference> pairs = labelledPairs(model, codec, rmPrompts, sampling, settings.seed() + 1);
+        List<Preference> heldOutPairs = labelledPairs(model, codec, heldOut, sampling, settings.seed() + 2);
+        Adapter rmAdapter = model.createAdapter("rm", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"),
+            settings.seed());
+        RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.random(settings.hidden(), 1, settings.seed(), root));
+        try (RewardTrainer rmTrainer = new RewardTrainer(rm, RewardTrainer.Config.of(
+            RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 3e-3).withEpochs(settings.rmSteps()).withSeed(settings.seed()))) {
+          rmTrainer.train(pairs.stream().map(p -> p.tokens).toList());
+          out.put("rm_accuracy", rmTrainer.evaluate(heldOutPairs.stream().map(p -> p.tokens).toList()));
+          out.put("rm_pairs", pairs.size());
+        }
+        RewardFunction rewardModel = (prompts, responses) -> {
+          List<long[]> sequences = new ArrayList<>();
+          for (int i = 0; i < prompts.size(); i++) {
+            sequences.add(concat(prompts.get(i), responses.get(i)));
+          }
+          return rm.score(sequences).stream().mapToDouble(RewardModel.Score::mean).toArray();
+        };
+        List<TaskPrompt> rlPrompts = task.trainPrompts(4000);
+        LoraConfig policyAdapter = LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down");
+
+        // 3. PPO against the reward model.
+        Adapter ppo = model.createAdapter("ppo", policyAdapter, settings.seed() + 10);
+        try (PpoTrainer trainer = new PpoTrainer(model, ppo, PpoConfig.defaults().withKlCoef(0.05), rewardModel,
+            3e-3, 1.0, settings.seed())) {
+          for (int i = 0; i < settings.ppoIterations(); i++) {
+            progress.accept("ppo", trainer.iteration(batch(codec, rlPrompts, i, settings.ppoBatch()), sampling, 3e-3));
+          }
+        }
+        Evaluation ppoEval = evaluate(model, ppo, codec, heldOut, sampling);
+        out.put("ppo_gold", ppoEval.gold);
+        out.put("ppo_kl", ppoEval.kl);
+
+        // 4. GRPO against the reward model.
+        Adapter grpo = model.createAdapter("grpo", policyAdapter, settings.seed() + 20);
+        GrpoConfig grpoConfig = new GrpoConfig(settings.grpoGroup(), GrpoConfig.Advantage.GRPO, true, 1e-4, 0.2, 0.04, 1);
+        try (GrpoTrainer trainer = new GrpoTrainer(model, grpo, grpoConfig, rewardModel, 3e-3, 1.0)) {
+          for (int i = 0; i < settings.grpoIterations(); i++) {
+            progress.accept("grpo", trainer.iteration(batch(codec, rlPrompts, i, settings.grpoPrompts()), sampling, 3e-3));
+          }
+        }
+        Evaluation grpoEval = evaluate(model, grpo, codec, heldOut, sampling);
+        out.put("grpo_gold", grpoEval.gold);
+        out.put("grpo_kl", grpoEval.kl);
+
+        // 5. DPO on the gold-labelled pairs.
+        Adapter dpo = model.createAdapter("dpo", policyAdapter, settings.seed() + 30);
+        try (DpoTrainer trainer = new DpoTrainer(model, dpo, DpoConfig.defaults(), 1e-3, 1.0)) {
+          for (int i = 0; i < settings.dpoSteps(); i++) {
+            List<DpoExample> batch = new ArrayList<>();
+            for (int j = 0; j < settings.dpoBatch(); j++) {
+              batch.add(pairs.get((i * settings.dpoBatch() + j) % pairs.size()).dpo);
+            }
+            progress.accept("dpo", trainer.step(batch, 1e-3));
+          }
+        }
+        Evaluation dpoEval = evaluate(model, dpo, codec, heldOut, sampling);
+        out.put("dpo_gold", dpoEval.gold);
+        out.put("dpo_kl", dpoEval.kl);
+        rm.close();
+      }
+    }
+    out.put("seconds", (System.nanoTime() - start) / 1e9);
+    return out;
+  }
+
+  /** Token-level view of the task's text: prompts start with BOS, responses end with EOS. */
+  private record Codec(Tokenizer tokenizer, long bos, long eos) {
+    long[] prompt(String text) {
+      return concat(new long[] {bos}, tokenizer.encode(text));
+    }
+
+    long[] response(String text) {
+      return concat(tokenizer.encode(text), new long[] {eos});
+    }
+
+    String text(long[] response) {
+      return tokenizer.decode(response);
+    }
+  }
+
+  private record Preference(TokenPair tokens, DpoExample dpo) {}
+
+  private record Evaluation(double gold, double kl) {}
+
+  private List<long[]> batch(Codec codec, List<TaskPrompt> prompts, int iteration, int size) {
+    List<long[]> out = new ArrayList<>();
+    for (int i = 0; i < size; i++) {
+      out.add(codec.prompt(task.promptText(prompts.get((iteration * size + i) % prompts.size()))));
+    }
+    return out;
+  }
+
+  /** Two SFT samples per prompt, labelled by the perfect rater; ties are left out. */
+  private List<Preference> labelledPairs(CausalLm model, Codec codec, List<TaskPrompt> prompts,
+      SamplingParams sampling, long seed) {
+    List<long[]> ids = new ArrayList<>();
+    for (TaskPrompt p : prompts) {
+      long[] prompt = codec.prompt(task.promptText(p));
+      ids.add(prompt);
+      ids.add(prompt);
+    }
+    List<Generation> samples = new Generator(model, codec.tokenizer()).generateIds(ids, null, sampling.withSeed(seed));
+    PerfectRater rater = new PerfectRater(seed);
+    List<Preference> pairs = new ArrayList<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      long[] a = samples.get(2 * i).tokenIds();
+      long[] b = samples.get(2 * i + 1).tokenIds();
+      String textA = codec.text(a);
+      Label label = rater.label(prompts.get(i), textA, codec.text(b));
+      if (label.tie()) {
+        continue;
+      }
+      boolean aWins = label.chosen().equals(textA);
+      long[] chosen = aWins ? a : b;
+      long[] rejected = aWins ? b : a;
+      long[] prompt = ids.get(2 * i);
+      pairs.add(new Preference(new TokenPair(concat(prompt, chosen), concat(prompt, rejected), 0),
+          new DpoExample(prompt, chosen, rejected)));
+    }
+    return pairs;
+  }
+
+  /** Mean gold score of sampled responses on held-out prompts, and the mean summed log-ratio to the SFT policy. */
+  private Evaluation evaluate(CausalLm model, Adapter adapter, Codec codec, List<TaskPrompt> prompts,
+      SamplingParams sampling) {
+    List<long[]> ids = new ArrayList<>();
+    for (TaskPrompt p : prompts) {
+      ids.add(codec.prompt(task.promptText(p)));
+    }
+    List<Generation> samples = new Generator(model, codec.tokenizer())
+        .generateIds(ids, adapter, sampling.withSeed(sampling.seed() + 999));
+    List<String> texts = samples.stream().map(Generation::text).toList();
+    double goldMean = gold.mean(prompts, texts);
+    double kl = 0;
+    if (adapter != null) {
+      List<long[]> responses = samples.stream().map(Generation::tokenIds).toList();
+      List<float[]> policy = LogProbs.score(model, ids, responses, adapter, 1.0);
+      List<float[]> reference = LogProbs.score(model, ids, responses, null, 1.0);
+      for (int i = 0; i < prompts.size(); i++) {
+        for (int t = 0; t < policy.get(i).length; t++) {
+          kl += policy.get(i)[t] - reference.get(i)[t];
+        }
+      }
+      kl /= prompts.size();
+    }
+    return new Evaluation(goldMean, kl);
+  }
+
+  private static long[] concat(long[] a, long[] b) {
+    long[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}

@@ -1,0 +1,146 @@
+package dev.troupe.algorithms.ppo;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.optim.AdamW;
+import dev.troupe.algorithms.reward.RewardHead;
+import dev.troupe.algorithms.rollout.ResponseBatch;
+import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.rollout.Rollouts;
+import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.generate.Generator;
+import dev.troupe.model.generate.LogProbs;
+import dev.troupe.model.generate.SamplingParams;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.CausalLm;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * PPO for RLHF on one adapter (Ziegler et al. 2019; Stiennon et al. 2020): sample, score, shape
+ * the reward with a per-token KL penalty to the adapter-off reference, GAE on a value head that
+ * reads the policy's own hidden states, then K epochs of clipped updates of adapter and value head.
+ */
+public final class PpoTrainer implements AutoCloseable {
+  private final CausalLm model;
+  private final Adapter adapter;
+  private final RewardHead valueHead;
+  private final PpoConfig config;
+  private final RewardFunction reward;
+  private final KlController kl;
+  private final AdamW optimizer;
+  private final double maxGradNorm;
+  private final Generator generator;
+  private long iteration;
+
+  public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, RewardFunction reward, double lr,
+      double maxGradNorm, long seed) {
+    this.model = model;
+    this.adapter = adapter;
+    this.config = config;
+    this.reward = reward;
+    this.maxGradNorm = maxGradNorm;
+    this.kl = KlController.of(config);
+    this.generator = new Generator(model, null);
+    // Zero-ish init: the first value estimates are ~0, as for a fresh scalar head in TRL.
+    this.valueHead = RewardHead.random(model.config().hiddenSize(), 1, 1e-3, seed, model.manager());
+    adapter.setTrainable(true);
+    valueHead.setTrainable(true);
+    List<NDArray> params = new ArrayList<>(adapter.parameters());
+    params.addAll(valueHead.parameters());
+    this.optimizer = new AdamW(params, AdamW.AdamWConfig.defaults().withLr(lr));
+  }
+
+  public double beta() {
+    return kl.beta();
+  }
+
+  /** One PPO iteration over {@code prompts}: rollouts, advantages, then epochs × minibatches of updates. */
+  public Metrics iteration(List<long[]> prompts, SamplingParams sampling, double lr) {
+    Rollouts rollouts = Rollouts.sample(generator, adapter, prompts, 1,
+        sampling.withSeed(sampling.seed() + iteration++), reward);
+    Metrics metrics = new Metrics();
+    try (NDManager step = model.manager().newSubManager()) {
+      ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
+      NDArray mask = rows.responseMask();
+      NDArray oldLogps;
+      NDArray oldValues;
+      NDArray advantages;
+      NDArray returns;
+      try (GradMode ignored = GradMode.disabled()) {
+        NDArray hidden = model.hidden(rows.ids(), rows.mask(), null, adapter, false);
+        oldLogps = targetLogps(hidden, rows);
+        oldValues = values(hidden);
+        NDArray refLogps = rows.logProbs(model, null, false, 1.0);
+        NDArray scores = step.create(toFloats(rollouts.scores()));
+        Rewards.PerToken shaped = Rewards.perToken(scores, oldLogps, refLogps, mask, kl.beta());
+        metrics.merge(shaped.metrics());
+        Gae.Estimate gae = Gae.compute(shaped.rewards(), oldValues, mask, config.gamma(), config.lam());
+        advantages = config.whitenAdvantages() ? Whiten.masked(gae.advantages(), mask, true) : gae.advantages();
+        returns = gae.returns();
+        kl.update(shaped.kl().mean().getFloat(), prompts.size());
+      }
+      int b = prompts.size();
+      int size = Math.max(1, b / Math.max(1, config.minibatches()));
+      List<Metrics> updates = new ArrayList<>();
+      for (int epoch = 0; epoch < config.epochs(); epoch++) {
+        for (int from = 0; from < b; from += size) {
+          NDIndex rowsIndex = new NDIndex("{}:{}", from, Math.min(b, from + size));
+          Metrics m;
+          try (GradMode ignored = GradMode.enabled()) {
+            NDArray ids = rows.ids().get(rowsIndex);
+            NDArray hidden = model.hidden(ids, rows.mask().get(rowsIndex), null, adapter, true);
+            NDArray logits = model.logits(hidden.get(new NDIndex(":, :-1, :")));
+            NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
+            NDArray mb = mask.get(rowsIndex);
+            LossOutput policy = PpoLoss.policy(logps, oldLogps.get(rowsIndex), advantages.get(rowsIndex), mb,
+                config.clipRange());
+            LossOutput value = PpoLoss.value(values(hidden), oldValues.get(rowsIndex), returns.get(rowsIndex), mb,
+                config.clipRangeValue());
+            LossOutput entropy = config.entropyCoef() > 0 ? PpoLoss.entropy(logits, mb) : null;
+            LossOutput total = PpoLoss.total(policy, value, entropy, config);
+            GradMode.backward(total.loss());
+            m = total.metrics();
+          }
+          if (maxGradNorm > 0) {
+            optimizer.clipGradNorm(maxGradNorm);
+          }
+          m.put("grad_norm", optimizer.step(lr).gradNorm());
+          updates.add(m);
+        }
+      }
+      metrics.merge(Metrics.mean(updates));
+      try (GradMode ignored = GradMode.disabled()) {
+        metrics.put("value/explained_variance", PpoLoss.explainedVariance(oldValues, returns, mask));
+      }
+    }
+    return metrics.put("objective/kl_coef", kl.beta());
+  }
+
+  private NDArray targetLogps(NDArray hidden, ResponseBatch rows) {
+    return LogProbs.ofTargets(model.logits(hidden.get(new NDIndex(":, :-1, :"))), rows.targets(), 1.0);
+  }
+
+  /** V(s_t) for every state that predicts a target: the head on hidden states 0..T-2, [B, T-1]. */
+  private NDArray values(NDArray hidden) {
+    return valueHead.apply(hidden.get(new NDIndex(":, :-1, :"))).squeeze(-1);
+  }
+
+  private static float[] toFloats(double[] values) {
+    float[] out = new float[values.length];
+    for (int i = 0; i < values.length; i++) {
+      out[i] = (float) values[i];
+    }
+    return out;
+  }
+
+  @Override
+  public void close() {
+    optimizer.close();
+    valueHead.close();
+    adapter.setTrainable(false);
+  }
+}
