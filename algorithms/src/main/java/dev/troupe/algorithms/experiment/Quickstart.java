@@ -54,7 +54,7 @@ public final class Quickstart {
       int grpoGroup, int dpoSteps, int dpoBatch, int evalPrompts, int maxNewTokens) {
 
     public static Settings defaults() {
-      return new Settings(1, 96, 3, 3000, 0.4, 700, 600, 3, 40, 32, 40, 8, 4, 150, 16, 200, 24);
+      return new Settings(1, 96, 3, 3000, 0.4, 1500, 1500, 4, 60, 32, 60, 8, 4, 200, 16, 200, 24);
     }
 
     public static Settings tiny() {
@@ -66,6 +66,11 @@ public final class Quickstart {
           ppoBatch, grpoIterations, grpoPrompts, grpoGroup, dpoSteps, dpoBatch, evalPrompts, maxNewTokens);
     }
   }
+
+  /** Adapter learning rate of the RL and DPO loops; the KL weights that keep them near the SFT policy. */
+  static final double POLICY_LR = 3e-4;
+  static final double PPO_KL = 0.1;
+  static final double GRPO_KL = 0.1;
 
   private final Settings settings;
   private final BiConsumer<String, Metrics> progress;
@@ -114,7 +119,7 @@ public final class Quickstart {
             settings.seed());
         RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.random(settings.hidden(), 1, settings.seed(), root));
         try (RewardTrainer rmTrainer = new RewardTrainer(rm, RewardTrainer.Config.of(
-            RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 3e-3).withEpochs(settings.rmSteps()).withSeed(settings.seed()))) {
+            RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 1e-3).withEpochs(settings.rmSteps()).withSeed(settings.seed()))) {
           rmTrainer.train(pairs.stream().map(p -> p.tokens).toList());
           out.put("rm_accuracy", rmTrainer.evaluate(heldOutPairs.stream().map(p -> p.tokens).toList()));
           out.put("rm_pairs", pairs.size());
@@ -131,10 +136,10 @@ public final class Quickstart {
 
         // 3. PPO against the reward model.
         Adapter ppo = model.createAdapter("ppo", policyAdapter, settings.seed() + 10);
-        try (PpoTrainer trainer = new PpoTrainer(model, ppo, PpoConfig.defaults().withKlCoef(0.05), rewardModel,
-            3e-3, 1.0, settings.seed())) {
+        try (PpoTrainer trainer = new PpoTrainer(model, ppo, PpoConfig.defaults().withKlCoef(PPO_KL), rewardModel,
+            POLICY_LR, 1.0, settings.seed())) {
           for (int i = 0; i < settings.ppoIterations(); i++) {
-            progress.accept("ppo", trainer.iteration(batch(codec, rlPrompts, i, settings.ppoBatch()), sampling, 3e-3));
+            progress.accept("ppo", trainer.iteration(batch(codec, rlPrompts, i, settings.ppoBatch()), sampling, POLICY_LR));
           }
         }
         Evaluation ppoEval = evaluate(model, ppo, codec, heldOut, sampling);
@@ -143,10 +148,10 @@ public final class Quickstart {
 
         // 4. GRPO against the reward model.
         Adapter grpo = model.createAdapter("grpo", policyAdapter, settings.seed() + 20);
-        GrpoConfig grpoConfig = new GrpoConfig(settings.grpoGroup(), GrpoConfig.Advantage.GRPO, true, 1e-4, 0.2, 0.04, 1);
-        try (GrpoTrainer trainer = new GrpoTrainer(model, grpo, grpoConfig, rewardModel, 3e-3, 1.0)) {
+        GrpoConfig grpoConfig = new GrpoConfig(settings.grpoGroup(), GrpoConfig.Advantage.GRPO, true, 1e-4, 0.2, GRPO_KL, 1);
+        try (GrpoTrainer trainer = new GrpoTrainer(model, grpo, grpoConfig, rewardModel, POLICY_LR, 1.0)) {
           for (int i = 0; i < settings.grpoIterations(); i++) {
-            progress.accept("grpo", trainer.iteration(batch(codec, rlPrompts, i, settings.grpoPrompts()), sampling, 3e-3));
+            progress.accept("grpo", trainer.iteration(batch(codec, rlPrompts, i, settings.grpoPrompts()), sampling, POLICY_LR));
           }
         }
         Evaluation grpoEval = evaluate(model, grpo, codec, heldOut, sampling);
@@ -155,13 +160,13 @@ public final class Quickstart {
 
         // 5. DPO on the gold-labelled pairs.
         Adapter dpo = model.createAdapter("dpo", policyAdapter, settings.seed() + 30);
-        try (DpoTrainer trainer = new DpoTrainer(model, dpo, DpoConfig.defaults(), 1e-3, 1.0)) {
+        try (DpoTrainer trainer = new DpoTrainer(model, dpo, DpoConfig.defaults(), POLICY_LR, 1.0)) {
           for (int i = 0; i < settings.dpoSteps(); i++) {
             List<DpoExample> batch = new ArrayList<>();
             for (int j = 0; j < settings.dpoBatch(); j++) {
               batch.add(pairs.get((i * settings.dpoBatch() + j) % pairs.size()).dpo);
             }
-            progress.accept("dpo", trainer.step(batch, 1e-3));
+            progress.accept("dpo", trainer.step(batch, POLICY_LR));
           }
         }
         Evaluation dpoEval = evaluate(model, dpo, codec, heldOut, sampling);

@@ -1,0 +1,32 @@
+package dev.troupe.algorithms.experiment;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The quickstart pipeline end to end at tiny sizes: every phase runs and reports its figure. Whether
+ * alignment raises the gold score is the full-size experiment's job (BENCHMARKS.md), not this test's.
+ */
+class QuickstartPipelineTest {
+  @TempDir Path dir;
+
+  @Test
+  void everyPhaseRunsAndReportsAFiniteFigure() throws Exception {
+    java.util.Set<String> phases = new java.util.TreeSet<>();
+    Map<String, Object> results = new Quickstart(Quickstart.Settings.tiny(), (phase, m) -> phases.add(phase)).run(dir);
+    assertTrue(phases.containsAll(List.of("sft", "ppo", "grpo", "dpo")), "phases seen: " + phases);
+    for (String key : List.of("sft_gold", "ppo_gold", "grpo_gold", "dpo_gold")) {
+      double v = ((Number) results.get(key)).doubleValue();
+      assertTrue(v >= 0 && v <= 1, key + " = " + v + " is not a gold score in [0, 1]");
+    }
+    for (String key : List.of("ppo_kl", "grpo_kl", "dpo_kl", "rm_accuracy", "seconds")) {
+      assertTrue(Double.isFinite(((Number) results.get(key)).doubleValue()), key + " = " + results.get(key));
+    }
+    assertTrue(((Number) results.get("rm_pairs")).intValue() > 0, "no labelled pairs");
+  }
+}
