@@ -54,7 +54,7 @@ public final class Quickstart {
       int grpoGroup, int dpoSteps, int dpoBatch, int evalPrompts, int maxNewTokens) {
 
     public static Settings defaults() {
-      return new Settings(1, 96, 3, 3000, 0.4, 1500, 1500, 4, 60, 32, 60, 8, 4, 200, 16, 200, 24);
+      return new Settings(1, 96, 3, 3000, 0.4, 1500, 2000, 8, 60, 32, 60, 8, 4, 200, 16, 200, 24);
     }
 
     public static Settings tiny() {
@@ -69,7 +69,7 @@ public final class Quickstart {
 
   /** Adapter learning rate of the RL and DPO loops; the KL weights that keep them near the SFT policy. */
   static final double POLICY_LR = 3e-4;
-  static final double PPO_KL = 0.1;
+  static final double PPO_KL = 0.2;
   static final double GRPO_KL = 0.1;
 
   private final Settings settings;
@@ -160,13 +160,13 @@ public final class Quickstart {
 
         // 5. DPO on the gold-labelled pairs.
         Adapter dpo = model.createAdapter("dpo", policyAdapter, settings.seed() + 30);
-        try (DpoTrainer trainer = new DpoTrainer(model, dpo, DpoConfig.defaults(), POLICY_LR, 1.0)) {
+        try (DpoTrainer trainer = new DpoTrainer(model, dpo, DpoConfig.defaults(), POLICY_LR / 3, 1.0)) {
           for (int i = 0; i < settings.dpoSteps(); i++) {
             List<DpoExample> batch = new ArrayList<>();
             for (int j = 0; j < settings.dpoBatch(); j++) {
               batch.add(pairs.get((i * settings.dpoBatch() + j) % pairs.size()).dpo);
             }
-            progress.accept("dpo", trainer.step(batch, POLICY_LR));
+            progress.accept("dpo", trainer.step(batch, POLICY_LR / 3));
           }
         }
         Evaluation dpoEval = evaluate(model, dpo, codec, heldOut, sampling);
