@@ -69,8 +69,15 @@ public final class Quickstart {
 
   /** Adapter learning rate of the RL and DPO loops; the KL weights that keep them near the SFT policy. */
   static final double POLICY_LR = 3e-4;
-  static final double PPO_KL = 0.2;
+  static final double PPO_KL = 0.1;
   static final double GRPO_KL = 0.1;
+
+  /** TRL's PPO defaults with fewer passes per batch: 4 epochs over 32 rollouts overfit them here. */
+  static PpoConfig ppoConfig() {
+    PpoConfig d = PpoConfig.defaults().withKlCoef(PPO_KL);
+    return new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(), d.entropyCoef(),
+        d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), d.adaptiveKl(), 2, d.minibatches());
+  }
 
   private final Settings settings;
   private final BiConsumer<String, Metrics> progress;
@@ -124,19 +131,30 @@ public final class Quickstart {
           out.put("rm_accuracy", rmTrainer.evaluate(heldOutPairs.stream().map(p -> p.tokens).toList()));
           out.put("rm_pairs", pairs.size());
         }
+        // Bradley-Terry fixes scores only up to a shift and scale; normalising them on the RM's own
+        // training responses makes the KL weight mean the same thing whatever the RM learned.
+        List<long[]> seen = new ArrayList<>();
+        pairs.forEach(p -> {
+          seen.add(p.tokens.chosen());
+          seen.add(p.tokens.rejected());
+        });
+        double[] raw = rm.score(seen).stream().mapToDouble(RewardModel.Score::mean).toArray();
+        double mean = Arrays.stream(raw).average().orElse(0);
+        double std = Math.sqrt(Arrays.stream(raw).map(v -> (v - mean) * (v - mean)).average().orElse(1)) + 1e-6;
+        out.put("rm_score_std", std);
         RewardFunction rewardModel = (prompts, responses) -> {
           List<long[]> sequences = new ArrayList<>();
           for (int i = 0; i < prompts.size(); i++) {
             sequences.add(concat(prompts.get(i), responses.get(i)));
           }
-          return rm.score(sequences).stream().mapToDouble(RewardModel.Score::mean).toArray();
+          return rm.score(sequences).stream().mapToDouble(s -> (s.mean() - mean) / std).toArray();
         };
         List<TaskPrompt> rlPrompts = task.trainPrompts(4000);
         LoraConfig policyAdapter = LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down");
 
         // 3. PPO against the reward model.
         Adapter ppo = model.createAdapter("ppo", policyAdapter, settings.seed() + 10);
-        try (PpoTrainer trainer = new PpoTrainer(model, ppo, PpoConfig.defaults().withKlCoef(PPO_KL), rewardModel,
+        try (PpoTrainer trainer = new PpoTrainer(model, ppo, ppoConfig(), rewardModel,
             POLICY_LR, 1.0, settings.seed())) {
           for (int i = 0; i < settings.ppoIterations(); i++) {
             progress.accept("ppo", trainer.iteration(batch(codec, rlPrompts, i, settings.ppoBatch()), sampling, POLICY_LR));

@@ -1,0 +1,93 @@
+package dev.troupe.algorithms.config;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import dev.troupe.model.lora.LoraConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/** A single-process training run read from a HOCON file under {@code troupe.train}, checked strictly. */
+public record TrainSettings(Algorithm algorithm, Path model, String quantize, Path output, long seed, int steps,
+    int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm, Path trainData,
+    String dataFormat, String badRows, double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Path rewardModel,
+    int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize, double grpoBeta) {
+
+  /** The algorithms `troupe train` runs. */
+  public enum Algorithm {
+    SFT, RM, PPO, GRPO, RLOO, DPO, IPO, CDPO;
+
+    public static Algorithm parse(String name, String where) {
+      try {
+        return valueOf(name.trim().toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(where + "unknown algorithm '" + name
+            + "' (expected one of: sft, rm, ppo, grpo, rloo, dpo, ipo, cdpo)");
+      }
+    }
+  }
+
+  static final String SECTION = "troupe.train";
+
+  /** Reads {@code file}; {@code algorithmOverride} (from the command line) wins over the file's. */
+  public static TrainSettings read(Path file, String algorithmOverride) {
+    if (!Files.isRegularFile(file)) {
+      throw new IllegalArgumentException(file + ": config file not found");
+    }
+    Config user;
+    try {
+      user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+    Config reference = ConfigFactory.parseResources(TrainSettings.class.getClassLoader(), "reference.conf");
+    ConfigCheck.requireKnownKeys(user, reference, SECTION);
+    Config c = user.withFallback(reference).resolve().getConfig(SECTION);
+    try {
+      String algo = algorithmOverride != null ? algorithmOverride : c.getIsNull("algorithm") ? null : c.getString("algorithm");
+      if (algo == null) {
+        throw new IllegalArgumentException(file + ": no algorithm (give it on the command line or as troupe.train.algorithm)");
+      }
+      String where = algorithmOverride != null ? "" : ConfigCheck.where(c.getValue("algorithm").origin());
+      Algorithm algorithm = Algorithm.parse(algo, where);
+      LoraConfig adapter = new LoraConfig(c.getInt("adapter.rank"), c.getDouble("adapter.alpha"),
+          c.getDouble("adapter.dropout"), c.getStringList("adapter.targets"), c.getBoolean("adapter.rslora"),
+          c.getBoolean("adapter.dora"));
+      Path base = file.toAbsolutePath().getParent();
+      return new TrainSettings(algorithm, path(c, "model", base, file), c.getString("quantize"),
+          base.resolve(c.getString("output")), c.getLong("seed"), positive(c, "steps", file),
+          positive(c, "batch-size", file), c.getString("prompt-format"), adapter, c.getDouble("optim.lr"),
+          c.getDouble("optim.max-grad-norm"), path(c, "data.train", base, file), c.getString("data.format"),
+          c.getString("data.bad-rows"), c.getDouble("dpo.beta"), c.getDouble("dpo.label-smoothing"),
+          positive(c, "rm.epochs", file), c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
+          positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"),
+          c.getDouble("ppo.kl-coef"), positive(c, "ppo.epochs", file), positive(c, "grpo.group-size", file),
+          c.getDouble("grpo.beta"));
+    } catch (ConfigException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  private static Path path(Config c, String key, Path base, Path file) {
+    if (c.getIsNull(key)) {
+      throw new IllegalArgumentException(file + ": " + SECTION + "." + key + " is required");
+    }
+    return base.resolve(c.getString(key));
+  }
+
+  private static int positive(Config c, String key, Path file) {
+    int v = c.getInt(key);
+    if (v <= 0) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " must be positive, got " + v);
+    }
+    return v;
+  }
+
+  public List<String> targets() {
+    return adapter.targets();
+  }
+}

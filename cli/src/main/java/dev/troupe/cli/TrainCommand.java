@@ -1,0 +1,225 @@
+package dev.troupe.cli;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.troupe.algorithms.config.TrainSettings;
+import dev.troupe.algorithms.config.TrainSettings.Algorithm;
+import dev.troupe.algorithms.data.BadRowPolicy;
+import dev.troupe.algorithms.data.Datasets;
+import dev.troupe.algorithms.data.Loaded;
+import dev.troupe.algorithms.data.PreferencePair;
+import dev.troupe.algorithms.dpo.DpoConfig;
+import dev.troupe.algorithms.dpo.DpoExample;
+import dev.troupe.algorithms.dpo.DpoTrainer;
+import dev.troupe.algorithms.grpo.GrpoConfig;
+import dev.troupe.algorithms.grpo.GrpoTrainer;
+import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.ppo.PpoConfig;
+import dev.troupe.algorithms.ppo.PpoTrainer;
+import dev.troupe.algorithms.reward.RewardHead;
+import dev.troupe.algorithms.reward.RewardModel;
+import dev.troupe.algorithms.reward.RewardTrainer;
+import dev.troupe.algorithms.reward.TokenPair;
+import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.sft.SftConfig;
+import dev.troupe.algorithms.sft.SftSample;
+import dev.troupe.algorithms.sft.SftTrainer;
+import dev.troupe.model.generate.SamplingParams;
+import dev.troupe.model.hf.HfModel;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.lora.PeftAdapters;
+import dev.troupe.model.quant.Quantization;
+import dev.troupe.model.tokenizer.PromptFormat;
+import dev.troupe.model.tokenizer.Tokenizer;
+import dev.troupe.model.transformer.CausalLm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Single-process training of one LoRA adapter on given data, the same code the campaign runtime
+ * will call: the adapter (and a reward head for rm) is written as a PEFT folder under the output.
+ */
+@Command(name = "train", description = "Train an adapter: sft | rm | ppo | grpo | rloo | dpo | ipo | cdpo.")
+final class TrainCommand implements Callable<Integer> {
+  @Parameters(index = "0", arity = "0..1", description = "algorithm (overrides troupe.train.algorithm)")
+  String algorithm;
+
+  @Option(names = "--config", required = true, description = "HOCON file with a troupe.train section")
+  Path config;
+
+  @Override
+  public Integer call() throws Exception {
+    TrainSettings s = TrainSettings.read(config, algorithm);
+    PromptFormat format = PromptFormat.parse(s.promptFormat());
+    BadRowPolicy policy = BadRowPolicy.valueOf(s.badRows().toUpperCase(Locale.ROOT));
+    Files.createDirectories(s.output());
+    try (NDManager root = NDManager.newBaseManager();
+        Tokenizer tokenizer = Tokenizer.load(s.model().resolve("tokenizer.json"));
+        CausalLm model = HfModel.load(s.model(), new HfModel.LoadOptions(DataType.FLOAT32, Quantization.parse(s.quantize())), root)) {
+      Codec codec = new Codec(tokenizer);
+      Adapter adapter = model.createAdapter(s.algorithm().name().toLowerCase(Locale.ROOT), s.adapter(), s.seed());
+      switch (s.algorithm()) {
+        case SFT -> sft(s, model, adapter, codec, format, policy);
+        case RM -> rm(s, model, adapter, codec, format, policy, root);
+        case DPO, IPO, CDPO -> dpo(s, model, adapter, codec, format, policy);
+        case PPO, GRPO, RLOO -> rl(s, model, adapter, codec, format, policy, root);
+      }
+      PeftAdapters.save(adapter, model, s.model().toString(), s.output().resolve("adapter"));
+      System.out.println("adapter written to " + s.output().resolve("adapter"));
+    }
+    return 0;
+  }
+
+  private record Codec(Tokenizer tokenizer) {
+    long[] prompt(String text) {
+      long[] ids = tokenizer.encode(text);
+      return tokenizer.bosId().isPresent() ? concat(new long[] {tokenizer.bosId().getAsLong()}, ids) : ids;
+    }
+
+    long[] response(String text) {
+      long[] ids = tokenizer.encode(text);
+      return tokenizer.eosId().isPresent() ? concat(ids, new long[] {tokenizer.eosId().getAsLong()}) : ids;
+    }
+  }
+
+  private static <T> List<T> report(Loaded<T> loaded, Path file) {
+    if (loaded.skipped() > 0) {
+      System.err.printf("%s: %d bad rows skipped (first: %s)%n", file, loaded.skipped(), loaded.problems().get(0));
+    }
+    if (loaded.rows().isEmpty()) {
+      throw new IllegalArgumentException(file + ": no usable rows");
+    }
+    return loaded.rows();
+  }
+
+  private List<PreferencePair> preferences(TrainSettings s, PromptFormat format, BadRowPolicy policy) throws Exception {
+    Loaded<PreferencePair> loaded = s.dataFormat().equals("hh")
+        ? Datasets.hhRlhf(s.trainData(), policy) : Datasets.trlPreferences(s.trainData(), format, policy);
+    return report(loaded, s.trainData());
+  }
+
+  private void sft(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+      BadRowPolicy policy) throws Exception {
+    List<SftSample> samples = new ArrayList<>();
+    for (var e : report(Datasets.sft(s.trainData(), format, policy), s.trainData())) {
+      samples.add(new SftSample(codec.prompt(e.prompt()), codec.response(e.completion())));
+    }
+    SftConfig config = SftConfig.defaults(s.steps(), s.lr()).withBatchSize(s.batchSize()).withSeed(s.seed());
+    try (ProgressBar bar = new ProgressBar("sft", s.steps())) {
+      new SftTrainer(model, adapter, config).train(samples, List.of(), m -> bar.step(String.format("loss %.3f", m.get("loss"))));
+    }
+  }
+
+  private void rm(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+      BadRowPolicy policy, NDManager root) throws Exception {
+    List<TokenPair> pairs = new ArrayList<>();
+    for (PreferencePair p : preferences(s, format, policy)) {
+      long[] prompt = codec.prompt(p.prompt());
+      pairs.add(new TokenPair(concat(prompt, codec.response(p.chosen())), concat(prompt, codec.response(p.rejected())), 0));
+    }
+    int held = Math.max(1, pairs.size() / 10);
+    List<TokenPair> train = pairs.subList(0, pairs.size() - held);
+    List<TokenPair> eval = pairs.subList(pairs.size() - held, pairs.size());
+    RewardHead head = RewardHead.random(model.config().hiddenSize(), 1, s.seed(), root);
+    RewardModel rm = new RewardModel(model, adapter, head);
+    try (RewardTrainer trainer = new RewardTrainer(rm, RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER,
+        s.batchSize(), s.lr()).withEpochs(s.rmEpochs()).withSeed(s.seed()))) {
+      trainer.train(train);
+      System.out.printf("reward model: held-out accuracy %.3f on %d pairs (trained on %d)%n", trainer.evaluate(eval),
+          eval.size(), train.size());
+    }
+    head.save(s.output().resolve("head"));
+  }
+
+  private void dpo(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+      BadRowPolicy policy) throws Exception {
+    List<DpoExample> examples = new ArrayList<>();
+    for (PreferencePair p : preferences(s, format, policy)) {
+      examples.add(new DpoExample(codec.prompt(p.prompt()), codec.response(p.chosen()), codec.response(p.rejected())));
+    }
+    DpoConfig config = switch (s.algorithm()) {
+      case IPO -> DpoConfig.ipo(s.dpoBeta());
+      case CDPO -> DpoConfig.cdpo(s.dpoBeta(), s.dpoLabelSmoothing());
+      default -> new DpoConfig(s.dpoBeta(), DpoConfig.LossType.SIGMOID, 0.0);
+    };
+    try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, s.lr(), s.maxGradNorm());
+        ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
+      for (int step = 0; step < s.steps(); step++) {
+        List<DpoExample> batch = new ArrayList<>();
+        for (int j = 0; j < s.batchSize(); j++) {
+          batch.add(examples.get((step * s.batchSize() + j) % examples.size()));
+        }
+        Metrics m = trainer.step(batch, s.lr());
+        bar.step(String.format("loss %.3f acc %.2f", m.get("loss"), m.get("rewards/accuracies")));
+      }
+    }
+  }
+
+  private void rl(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+      BadRowPolicy policy, NDManager root) throws Exception {
+    if (s.rewardModel() == null) {
+      throw new IllegalArgumentException(config + ": troupe.train.reward-model is required for " + s.algorithm()
+          + " (the output folder of `troupe train rm`)");
+    }
+    List<long[]> prompts = new ArrayList<>();
+    for (var row : report(Datasets.prompts(s.trainData(), format, policy), s.trainData())) {
+      prompts.add(codec.prompt(row.prompt()));
+    }
+    Adapter rmAdapter = model.register(PeftAdapters.load(s.rewardModel().resolve("adapter"), "reward-model", model));
+    RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.load(s.rewardModel().resolve("head"), root));
+    RewardFunction reward = (ps, rs) -> {
+      List<long[]> seqs = new ArrayList<>();
+      for (int i = 0; i < ps.size(); i++) {
+        seqs.add(concat(ps.get(i), rs.get(i)));
+      }
+      return rm.score(seqs).stream().mapToDouble(RewardModel.Score::mean).toArray();
+    };
+    SamplingParams sampling = new SamplingParams(s.maxNewTokens(), s.temperature(), 0, 1.0, s.seed(),
+        List.of(), List.of());
+    try (ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
+      if (s.algorithm() == Algorithm.PPO) {
+        PpoConfig d = PpoConfig.defaults().withKlCoef(s.ppoKlCoef());
+        PpoConfig config = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(),
+            d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), d.adaptiveKl(), s.ppoEpochs(), d.minibatches());
+        try (PpoTrainer trainer = new PpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm(), s.seed())) {
+          for (int i = 0; i < s.steps(); i++) {
+            Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
+            bar.step(String.format("score %.3f kl %.3f", m.get("objective/scores"), m.get("objective/kl")));
+          }
+        }
+      } else {
+        GrpoConfig config = new GrpoConfig(s.grpoGroupSize(),
+            s.algorithm() == Algorithm.RLOO ? GrpoConfig.Advantage.RLOO : GrpoConfig.Advantage.GRPO,
+            true, 1e-4, 0.2, s.grpoBeta(), 1);
+        try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm())) {
+          for (int i = 0; i < s.steps(); i++) {
+            Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
+            bar.step(String.format("score %.3f", m.get("objective/scores")));
+          }
+        }
+      }
+    }
+  }
+
+  private static List<long[]> slice(List<long[]> all, int step, int size) {
+    List<long[]> out = new ArrayList<>();
+    for (int j = 0; j < size; j++) {
+      out.add(all.get((step * size + j) % all.size()));
+    }
+    return out;
+  }
+
+  private static long[] concat(long[] a, long[] b) {
+    long[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}

@@ -1,0 +1,89 @@
+package dev.troupe.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import dev.troupe.model.config.ModelConfig;
+import dev.troupe.model.hf.HfModel;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.lora.PeftAdapters;
+import dev.troupe.model.tokenizer.Tokenizer;
+import dev.troupe.model.transformer.CausalLm;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class TrainCommandTest {
+  @TempDir Path dir;
+
+  @BeforeEach
+  void tinyModelAndData() throws Exception {
+    Path model = dir.resolve("model");
+    Files.createDirectories(model);
+    Tokenizer.writeByteLevel(model.resolve("tokenizer.json"), List.of("<s>", "</s>"));
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm lm = CausalLm.random(ModelConfig.llama(258, 32, 1, 2, 1, 64, 128), 3, root)) {
+      HfModel.save(lm, model);
+    }
+    Files.writeString(dir.resolve("pairs.jsonl"), """
+        {"prompt": "2+2=", "chosen": " 4", "rejected": " 5"}
+        {"prompt": "3+3=", "chosen": " 6", "rejected": " 7"}
+        {"prompt": "say hi", "chosen": " hi!", "rejected": " no"}
+        """);
+  }
+
+  private Path config(String body) throws Exception {
+    Path file = dir.resolve("train.conf");
+    Files.writeString(file, "troupe.train {\n  model = model\n  data.train = pairs.jsonl\n  output = out\n" + body + "\n}\n");
+    return file;
+  }
+
+  @Test
+  void dpoTrainsAnAdapterThatLoadsBackAsPeft() throws Exception {
+    Path conf = config("  steps = 3\n  batch-size = 2\n  adapter.targets = [q, v]");
+    Object[] result = ModelCommandTest.troupe("train", "dpo", "--config", conf.toString());
+    assertEquals(0, result[0], (String) result[2]);
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm lm = HfModel.load(dir.resolve("model"), HfModel.LoadOptions.defaults(), root)) {
+      Adapter adapter = PeftAdapters.load(dir.resolve("out/adapter"), "dpo", lm);
+      assertEquals(2, adapter.layers().size(), "q and v of the one layer");
+      // Three DPO steps moved B away from its zero start.
+      float b = adapter.layers().values().iterator().next().b().abs().sum().getFloat();
+      assertTrue(b > 0, "B is still zero after training");
+    }
+  }
+
+  @Test
+  void misspeltKeyNamesFileLinePathAndTheKeyItMeant() throws Exception {
+    Path conf = config("  steps = 3\n  optim { lr = 1e-4, max-grad-nrom = 1.0 }");
+    Object[] result = ModelCommandTest.troupe("train", "dpo", "--config", conf.toString());
+    assertEquals(2, result[0]);
+    String err = (String) result[2];
+    assertTrue(err.contains("train.conf:6") && err.contains("troupe.train.optim.max-grad-nrom")
+        && err.contains("did you mean 'troupe.train.optim.max-grad-norm'"), err);
+  }
+
+  @Test
+  void unknownAlgorithmIsAnErrorListingTheKnownOnes() throws Exception {
+    Path conf = config("  algorithm = ppx");
+    Object[] result = ModelCommandTest.troupe("train", "--config", conf.toString());
+    assertEquals(2, result[0]);
+    String err = (String) result[2];
+    assertTrue(err.contains("unknown algorithm 'ppx'") && err.contains("sft, rm, ppo, grpo, rloo, dpo, ipo, cdpo")
+        && err.contains("train.conf:5"), err);
+  }
+
+  @Test
+  void badDataRowIsAnErrorNamingFileAndLine() throws Exception {
+    Files.writeString(dir.resolve("pairs.jsonl"), "{\"prompt\": \"a\", \"chosen\": \" b\", \"rejected\": \" c\"}\n"
+        + "{\"prompt\": \"a\", \"chosen\": \" b\"}\n");
+    Object[] result = ModelCommandTest.troupe("train", "dpo", "--config", config("  steps = 1").toString());
+    assertEquals(2, result[0]);
+    String err = (String) result[2];
+    assertTrue(err.contains("pairs.jsonl:2") && err.contains("rejected"), err);
+  }
+}
