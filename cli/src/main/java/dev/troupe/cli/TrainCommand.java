@@ -2,6 +2,7 @@ package dev.troupe.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.config.TrainSettings;
 import dev.troupe.algorithms.config.TrainSettings.Algorithm;
 import dev.troupe.algorithms.data.BadRowPolicy;
@@ -81,12 +82,12 @@ final class TrainCommand implements Callable<Integer> {
   private record Codec(Tokenizer tokenizer) {
     long[] prompt(String text) {
       long[] ids = tokenizer.encode(text);
-      return tokenizer.bosId().isPresent() ? concat(new long[] {tokenizer.bosId().getAsLong()}, ids) : ids;
+      return tokenizer.bosId().isPresent() ? Rollouts.join(new long[] {tokenizer.bosId().getAsLong()}, ids) : ids;
     }
 
     long[] response(String text) {
       long[] ids = tokenizer.encode(text);
-      return tokenizer.eosId().isPresent() ? concat(ids, new long[] {tokenizer.eosId().getAsLong()}) : ids;
+      return tokenizer.eosId().isPresent() ? Rollouts.join(ids, new long[] {tokenizer.eosId().getAsLong()}) : ids;
     }
   }
 
@@ -123,7 +124,7 @@ final class TrainCommand implements Callable<Integer> {
     List<TokenPair> pairs = new ArrayList<>();
     for (PreferencePair p : preferences(s, format, policy)) {
       long[] prompt = codec.prompt(p.prompt());
-      pairs.add(new TokenPair(concat(prompt, codec.response(p.chosen())), concat(prompt, codec.response(p.rejected())), 0));
+      pairs.add(new TokenPair(Rollouts.join(prompt, codec.response(p.chosen())), Rollouts.join(prompt, codec.response(p.rejected())), 0));
     }
     int held = Math.max(1, pairs.size() / 10);
     List<TokenPair> train = pairs.subList(0, pairs.size() - held);
@@ -178,7 +179,7 @@ final class TrainCommand implements Callable<Integer> {
     RewardFunction reward = (ps, rs) -> {
       List<long[]> seqs = new ArrayList<>();
       for (int i = 0; i < ps.size(); i++) {
-        seqs.add(concat(ps.get(i), rs.get(i)));
+        seqs.add(Rollouts.join(ps.get(i), rs.get(i)));
       }
       return rm.score(seqs).stream().mapToDouble(RewardModel.Score::mean).toArray();
     };
@@ -214,12 +215,6 @@ final class TrainCommand implements Callable<Integer> {
     for (int j = 0; j < size; j++) {
       out.add(all.get((step * size + j) % all.size()));
     }
-    return out;
-  }
-
-  private static long[] concat(long[] a, long[] b) {
-    long[] out = Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
 }

@@ -1,6 +1,7 @@
 package dev.troupe.algorithms.experiment;
 
 import ai.djl.ndarray.NDManager;
+import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.dpo.DpoConfig;
 import dev.troupe.algorithms.dpo.DpoExample;
 import dev.troupe.algorithms.dpo.DpoTrainer;
@@ -145,7 +146,7 @@ public final class Quickstart {
         RewardFunction rewardModel = (prompts, responses) -> {
           List<long[]> sequences = new ArrayList<>();
           for (int i = 0; i < prompts.size(); i++) {
-            sequences.add(concat(prompts.get(i), responses.get(i)));
+            sequences.add(Rollouts.join(prompts.get(i), responses.get(i)));
           }
           return rm.score(sequences).stream().mapToDouble(s -> (s.mean() - mean) / std).toArray();
         };
@@ -200,11 +201,11 @@ public final class Quickstart {
   /** Token-level view of the task's text: prompts start with BOS, responses end with EOS. */
   private record Codec(Tokenizer tokenizer, long bos, long eos) {
     long[] prompt(String text) {
-      return concat(new long[] {bos}, tokenizer.encode(text));
+      return Rollouts.join(new long[] {bos}, tokenizer.encode(text));
     }
 
     long[] response(String text) {
-      return concat(tokenizer.encode(text), new long[] {eos});
+      return Rollouts.join(tokenizer.encode(text), new long[] {eos});
     }
 
     String text(long[] response) {
@@ -248,7 +249,7 @@ public final class Quickstart {
       long[] chosen = aWins ? a : b;
       long[] rejected = aWins ? b : a;
       long[] prompt = ids.get(2 * i);
-      pairs.add(new Preference(new TokenPair(concat(prompt, chosen), concat(prompt, rejected), 0),
+      pairs.add(new Preference(new TokenPair(Rollouts.join(prompt, chosen), Rollouts.join(prompt, rejected), 0),
           new DpoExample(prompt, chosen, rejected)));
     }
     return pairs;
@@ -278,11 +279,5 @@ public final class Quickstart {
       kl /= prompts.size();
     }
     return new Evaluation(goldMean, kl);
-  }
-
-  private static long[] concat(long[] a, long[] b) {
-    long[] out = Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 }

@@ -51,7 +51,7 @@ public final class GrpoTrainer implements AutoCloseable {
     Metrics metrics = new Metrics().put("objective/scores", rollouts.meanScore());
     try (NDManager step = model.manager().newSubManager()) {
       ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
-      NDArray scores = step.create(toFloats(rollouts.scores()));
+      NDArray scores = rollouts.scores(step);
       NDArray advantages = config.advantage() == GrpoConfig.Advantage.RLOO
           ? GroupAdvantages.rloo(scores, config.groupSize())
           : GroupAdvantages.grpo(scores, config.groupSize(), config.scaleByStd(), config.eps());
@@ -82,14 +82,6 @@ public final class GrpoTrainer implements AutoCloseable {
       }
     }
     return metrics;
-  }
-
-  private static float[] toFloats(double[] values) {
-    float[] out = new float[values.length];
-    for (int i = 0; i < values.length; i++) {
-      out[i] = (float) values[i];
-    }
-    return out;
   }
 
   @Override

@@ -75,7 +75,7 @@ public final class PpoTrainer implements AutoCloseable {
         oldLogps = targetLogps(hidden, rows);
         oldValues = values(hidden);
         NDArray refLogps = rows.logProbs(model, null, false, 1.0);
-        NDArray scores = step.create(toFloats(rollouts.scores()));
+        NDArray scores = rollouts.scores(step);
         Rewards.PerToken shaped = Rewards.perToken(scores, oldLogps, refLogps, mask, kl.beta());
         metrics.merge(shaped.metrics());
         Gae.Estimate gae = Gae.compute(shaped.rewards(), oldValues, mask, config.gamma(), config.lam());
@@ -127,14 +127,6 @@ public final class PpoTrainer implements AutoCloseable {
   /** V(s_t) for every state that predicts a target: the head on hidden states 0..T-2, [B, T-1]. */
   private NDArray values(NDArray hidden) {
     return valueHead.apply(hidden.get(new NDIndex(":, :-1, :"))).squeeze(-1);
-  }
-
-  private static float[] toFloats(double[] values) {
-    float[] out = new float[values.length];
-    for (int i = 0; i < values.length; i++) {
-      out[i] = (float) values[i];
-    }
-    return out;
   }
 
   @Override

@@ -29,6 +29,22 @@ public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] sc
     return new Rollouts(repeated, responses, reward.score(repeated, responses));
   }
 
+  /** The scores as an fp32 [B] array owned by {@code manager}. */
+  public ai.djl.ndarray.NDArray scores(ai.djl.ndarray.NDManager manager) {
+    float[] out = new float[scores.length];
+    for (int i = 0; i < scores.length; i++) {
+      out[i] = (float) scores[i];
+    }
+    return manager.create(out);
+  }
+
+  /** A prompt followed by its response, as one sequence of ids. */
+  public static long[] join(long[] prompt, long[] response) {
+    long[] out = java.util.Arrays.copyOf(prompt, prompt.length + response.length);
+    System.arraycopy(response, 0, out, prompt.length, response.length);
+    return out;
+  }
+
   public double meanScore() {
     double s = 0;
     for (double v : scores) {

@@ -3,6 +3,7 @@ package dev.troupe.cli.demo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.sft.NextTokenLoss;
 import dev.troupe.model.autograd.GradMode;
@@ -80,7 +81,7 @@ public final class AdapterDemo {
       long[] curt = answer(tokenizer, CURT, eos);
       trainPrompts.forEach(p -> baseRows.add(new long[][] {p, curt}));
       long[] bos = {tokenizer.bosId().orElseThrow()};
-      TEXT.forEach(line -> baseRows.add(new long[][] {bos, concat(tokenizer.encode(line), new long[] {eos})}));
+      TEXT.forEach(line -> baseRows.add(new long[][] {bos, Rollouts.join(tokenizer.encode(line), new long[] {eos})}));
       double[] base = train(model, null, baseParams, baseRows, baseSteps, 3e-3, root,
           loss -> progress.accept("base", loss));
       baseParams.forEach(p -> p.setRequiresGradient(false));
@@ -120,17 +121,17 @@ public final class AdapterDemo {
 
   static long[] prompt(Tokenizer tokenizer, String question) {
     String text = PromptFormat.HH.render(List.of(PromptFormat.Message.user(question)), true);
-    return concat(new long[] {tokenizer.bosId().orElseThrow()}, tokenizer.encode(text));
+    return Rollouts.join(new long[] {tokenizer.bosId().orElseThrow()}, tokenizer.encode(text));
   }
 
   static long[] answer(Tokenizer tokenizer, String answer, long eos) {
-    return concat(tokenizer.encode(" " + answer), new long[] {eos});
+    return Rollouts.join(tokenizer.encode(" " + answer), new long[] {eos});
   }
 
   /** Trains on {prompt, answer} pairs with the loss on answer tokens only; returns {first, last} loss. */
   private static double[] train(CausalLm model, Adapter adapter, List<NDArray> params, List<long[][]> pairs,
       int steps, double lr, NDManager root, java.util.function.DoubleConsumer onStep) {
-    List<long[]> rows = pairs.stream().map(p -> concat(p[0], p[1])).toList();
+    List<long[]> rows = pairs.stream().map(p -> Rollouts.join(p[0], p[1])).toList();
     double first = Double.NaN;
     double last = Double.NaN;
     try (AdamW optimizer = new AdamW(params, AdamW.AdamWConfig.defaults().withLr(lr))) {
@@ -175,11 +176,5 @@ public final class AdapterDemo {
       }
     }
     return sum / n;
-  }
-
-  private static long[] concat(long[] a, long[] b) {
-    long[] out = java.util.Arrays.copyOf(a, a.length + b.length);
-    System.arraycopy(b, 0, out, a.length, b.length);
-    return out;
   }
 }
