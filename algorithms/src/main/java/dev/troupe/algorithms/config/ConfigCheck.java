@@ -72,7 +72,7 @@ public final class ConfigCheck {
     String best = null;
     int bestDistance = Integer.MAX_VALUE;
     for (String candidate : siblings) {
-      int d = editDistance(leaf, candidate);
+      int d = dev.troupe.algorithms.text.EditDistance.between(leaf, candidate);
       if (d < bestDistance) {
         bestDistance = d;
         best = candidate;
@@ -82,24 +82,5 @@ public final class ConfigCheck {
       return " (known keys here: " + new java.util.TreeSet<>(siblings) + ")";
     }
     return " (did you mean '" + (parent.isEmpty() ? "" : parent + ".") + best + "'?)";
-  }
-
-  static int editDistance(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(substitute, Math.min(previous[j] + 1, current[j - 1] + 1));
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
   }
 }

@@ -103,7 +103,7 @@ public final class GoldScorer {
 
   private static double reverse(Reverse prompt, String answer) {
     String reversed = new StringBuilder(prompt.word()).reverse().toString();
-    return 1 - (double) levenshtein(answer, reversed) / Math.max(answer.length(), reversed.length());
+    return 1 - (double) dev.troupe.algorithms.text.EditDistance.between(answer, reversed) / Math.max(answer.length(), reversed.length());
   }
 
   private static double repeat(Repeat prompt, String answer) {
@@ -127,25 +127,5 @@ public final class GoldScorer {
         + (words.contains(prompt.verb()) ? 0.25 : 0);
     int bytes = answer.getBytes(StandardCharsets.UTF_8).length;
     return score * Math.min(1, (double) QuickstartTask.MAX_RESPONSE_BYTES / bytes);
-  }
-
-  /** Edit distance with unit-cost insertions, deletions and substitutions, over UTF-16 chars. */
-  private static int levenshtein(String a, String b) {
-    int[] previous = new int[b.length() + 1];
-    int[] current = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      previous[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      current[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int substitute = previous[j - 1] + (a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1);
-        current[j] = Math.min(substitute, Math.min(previous[j], current[j - 1]) + 1);
-      }
-      int[] swap = previous;
-      previous = current;
-      current = swap;
-    }
-    return previous[b.length()];
   }
 }

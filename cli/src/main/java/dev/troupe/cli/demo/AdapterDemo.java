@@ -1,12 +1,11 @@
 package dev.troupe.cli.demo;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import dev.troupe.algorithms.rollout.Rollouts;
-import dev.troupe.algorithms.optim.AdamW;
-import dev.troupe.algorithms.sft.NextTokenLoss;
-import dev.troupe.model.autograd.GradMode;
+import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.sft.SftConfig;
+import dev.troupe.algorithms.sft.SftSample;
+import dev.troupe.algorithms.sft.SftTrainer;
 import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.generate.Generation;
 import dev.troupe.model.generate.Generator;
@@ -75,29 +74,21 @@ public final class AdapterDemo {
       }
       List<long[]> trainPrompts = prompts.subList(0, prompts.size() - HELD_OUT);
       // The base learns the curt answer for every training question (full fine-tuning).
-      List<NDArray> baseParams = model.baseParameters();
-      baseParams.forEach(p -> p.setRequiresGradient(true));
-      List<long[][]> baseRows = new ArrayList<>();
+      List<SftSample> baseRows = new ArrayList<>();
       long[] curt = answer(tokenizer, CURT, eos);
-      trainPrompts.forEach(p -> baseRows.add(new long[][] {p, curt}));
+      trainPrompts.forEach(p -> baseRows.add(new SftSample(p, curt)));
       long[] bos = {tokenizer.bosId().orElseThrow()};
-      TEXT.forEach(line -> baseRows.add(new long[][] {bos, Rollouts.join(tokenizer.encode(line), new long[] {eos})}));
-      double[] base = train(model, null, baseParams, baseRows, baseSteps, 3e-3, root,
-          loss -> progress.accept("base", loss));
-      baseParams.forEach(p -> p.setRequiresGradient(false));
+      TEXT.forEach(line -> baseRows.add(new SftSample(bos, Rollouts.join(tokenizer.encode(line), new long[] {eos}))));
+      double[] base = train(model, null, baseRows, baseSteps, 3e-3, loss -> progress.accept("base", loss));
 
       // An adapter over the now-frozen base learns the polite answer.
       Adapter polite = model.createAdapter("polite", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), seed);
-      polite.setTrainable(true);
       long[] politeAnswer = answer(tokenizer, POLITE, eos);
-      List<long[][]> adapterRows = trainPrompts.stream().map(p -> new long[][] {p, politeAnswer}).toList();
-      double[] adapter = train(model, polite, polite.parameters(), adapterRows, adapterSteps, 1e-2, root,
-          loss -> progress.accept("adapter", loss));
-      polite.setTrainable(false);
+      List<SftSample> adapterRows = trainPrompts.stream().map(p -> new SftSample(p, politeAnswer)).toList();
+      double[] adapter = train(model, polite, adapterRows, adapterSteps, 1e-2, loss -> progress.accept("adapter", loss));
 
       List<long[]> heldOutPrompts = prompts.subList(prompts.size() - HELD_OUT, prompts.size());
-      long[] politeIds = answer(tokenizer, POLITE, eos);
-      List<long[]> politeAnswers = heldOutPrompts.stream().map(p -> politeIds).toList();
+      List<long[]> politeAnswers = heldOutPrompts.stream().map(p -> politeAnswer).toList();
       double lpBase = meanLogProb(LogProbs.score(model, heldOutPrompts, politeAnswers, null, 1.0));
       double lpAdapter = meanLogProb(LogProbs.score(model, heldOutPrompts, politeAnswers, polite, 1.0));
 
@@ -128,42 +119,16 @@ public final class AdapterDemo {
     return Rollouts.join(tokenizer.encode(" " + answer), new long[] {eos});
   }
 
-  /** Trains on {prompt, answer} pairs with the loss on answer tokens only; returns {first, last} loss. */
-  private static double[] train(CausalLm model, Adapter adapter, List<NDArray> params, List<long[][]> pairs,
-      int steps, double lr, NDManager root, java.util.function.DoubleConsumer onStep) {
-    List<long[]> rows = pairs.stream().map(p -> Rollouts.join(p[0], p[1])).toList();
-    double first = Double.NaN;
-    double last = Double.NaN;
-    try (AdamW optimizer = new AdamW(params, AdamW.AdamWConfig.defaults().withLr(lr))) {
-      for (int step = 0; step < steps; step++) {
-        try (NDManager stepManager = root.newSubManager()) {
-          Batch batch = Batch.rightPadded(stepManager, rows);
-          NDArray lossMask = answerMask(stepManager, pairs, batch.length());
-          double loss;
-          try (GradMode ignored = GradMode.enabled()) {
-            NDArray logits = model.forward(batch.ids(), batch.mask(), adapter, true);
-            NDArray l = NextTokenLoss.mean(logits, batch.ids(), lossMask);
-            GradMode.backward(l);
-            loss = l.getFloat();
-          }
-          optimizer.clipGradNorm(1.0);
-          optimizer.step();
-          first = step == 0 ? loss : first;
-          last = loss;
-          onStep.accept(loss);
-        }
-      }
-    }
-    return new double[] {first, last};
-  }
-
-  private static NDArray answerMask(NDManager manager, List<long[][]> pairs, int length) {
-    float[] mask = new float[pairs.size() * length];
-    for (int b = 0; b < pairs.size(); b++) {
-      int from = pairs.get(b)[0].length;
-      java.util.Arrays.fill(mask, b * length + from, b * length + from + pairs.get(b)[1].length, 1f);
-    }
-    return manager.create(mask, new Shape(pairs.size(), length));
+  /**
+   * Every row in every step, loss on answer tokens only (the SFT trainer with the whole set as the
+   * batch); returns {first, last} loss.
+   */
+  private double[] train(CausalLm model, Adapter adapter, List<SftSample> rows, int steps, double lr,
+      java.util.function.DoubleConsumer onStep) {
+    SftConfig config = SftConfig.defaults(steps, lr).withBatchSize(rows.size()).withSeed(seed);
+    List<Metrics> history = new SftTrainer(model, adapter, config)
+        .train(rows, List.of(), m -> onStep.accept(m.get("loss"))).history();
+    return new double[] {history.get(0).get("loss"), history.get(history.size() - 1).get("loss")};
   }
 
   private static double meanLogProb(List<float[]> perToken) {

@@ -157,13 +157,7 @@ public final class Nf4Weight implements FrozenWeight {
 
   @Override
   public NDArray apply(NDArray x) {
-    try (NDManager call = x.getManager().newSubManager()) {
-      NDArray w = dequantize(call);
-      if (x.getDataType() != DataType.FLOAT32) {
-        w = w.toType(x.getDataType(), false);
-      }
-      return Ops.linear(x, w, null);
-    }
+    return Quantizer.applyDequantized(x, this::dequantize);
   }
 
   @Override

@@ -36,4 +36,18 @@ public final class Quantizer {
   static NDArray copyInto(NDArray source, DataType type, NDManager into) {
     return dev.troupe.model.autograd.Ops.copyInto(source, type, into);
   }
+
+  /**
+   * x · Wᵀ for a quantized weight: dequantized into a per-call scope of x's manager (so neither the
+   * weight's manager nor x's keeps the dense copy), cast to x's dtype, then one linear.
+   */
+  static NDArray applyDequantized(NDArray x, java.util.function.Function<NDManager, NDArray> dequantize) {
+    try (NDManager call = x.getManager().newSubManager()) {
+      NDArray w = dequantize.apply(call);
+      if (x.getDataType() != DataType.FLOAT32) {
+        w = w.toType(x.getDataType(), false);
+      }
+      return dev.troupe.model.autograd.Ops.linear(x, w, null);
+    }
+  }
 }
