@@ -29,4 +29,32 @@ class BenchCommandTest {
     double nf4 = figures.get("nf4_base_bytes_fraction").asDouble();
     assertTrue(nf4 > 0.125 && nf4 < 0.16, "nf4 fraction " + nf4);
   }
+
+  @Test
+  void tinyAlgorithmsBenchSplitsAPpoIterationAndADpoStepIntoPhasesThatAddUp() throws Exception {
+    Object[] result = ModelCommandTest.troupe("bench", "algorithms", "--tiny", "--json");
+    assertEquals(0, result[0], (String) result[2]);
+    String[] lines = ((String) result[1]).strip().split("\n");
+    JsonNode figures = new ObjectMapper().readTree(lines[lines.length - 1]);
+    for (String key : List.of("roofline_gflops", "ppo_iteration_s", "ppo_generate_s", "ppo_score_s",
+        "ppo_reference_s", "ppo_update_s", "ppo_generate_tokens_per_s", "ppo_update_tokens_per_s", "dpo_step_s",
+        "dpo_reference_s", "dpo_update_s")) {
+      assertTrue(figures.has(key), "missing " + key);
+      assertTrue(figures.get(key).asDouble() > 0, key + " = " + figures.get(key));
+    }
+    // Phases are consecutive laps of one clock inside the iteration: their sum cannot exceed it.
+    double ppoPhases = figures.get("ppo_generate_s").asDouble() + figures.get("ppo_score_s").asDouble()
+        + figures.get("ppo_reference_s").asDouble() + figures.get("ppo_update_s").asDouble();
+    assertTrue(ppoPhases <= figures.get("ppo_iteration_s").asDouble() * 1.001 + 1e-3,
+        "PPO phases " + ppoPhases + " s > iteration " + figures.get("ppo_iteration_s"));
+    double dpoPhases = figures.get("dpo_reference_s").asDouble() + figures.get("dpo_update_s").asDouble();
+    assertTrue(dpoPhases <= figures.get("dpo_step_s").asDouble() * 1.001 + 1e-3,
+        "DPO phases " + dpoPhases + " s > step " + figures.get("dpo_step_s"));
+    for (String key : List.of("ppo_generate_mfu", "ppo_score_mfu", "ppo_reference_mfu", "ppo_update_mfu",
+        "dpo_reference_mfu", "dpo_update_mfu", "dpo_step_mfu")) {
+      double mfu = figures.get(key).asDouble();
+      assertTrue(mfu > 0 && mfu < 1.5, key + " = " + mfu);
+    }
+    assertEquals(2, figures.get("batch").asInt());
+  }
 }

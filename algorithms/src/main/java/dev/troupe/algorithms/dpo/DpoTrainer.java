@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.rollout.ResponseBatch;
 import dev.troupe.model.autograd.GradMode;
@@ -33,8 +35,12 @@ public final class DpoTrainer implements AutoCloseable {
     this.optimizer = new AdamW(adapter.parameters(), AdamW.AdamWConfig.defaults().withLr(lr));
   }
 
-  /** One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm. */
+  /**
+   * One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm and the
+   * seconds of the reference pass, the update and the whole step ({@code time/} in {@link MetricNames}).
+   */
   public Metrics step(List<DpoExample> batch, double lr) {
+    PhaseTimer timer = new PhaseTimer();
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
     for (DpoExample e : batch) {
@@ -53,6 +59,7 @@ public final class DpoTrainer implements AutoCloseable {
       try (GradMode ignored = GradMode.disabled()) {
         reference = sequenceLogps(rows.logProbs(model, null, false, 1.0), rows.responseMask());
       }
+      timer.lap(MetricNames.TIME_REFERENCE);
       Metrics metrics;
       try (GradMode ignored = GradMode.enabled()) {
         NDArray policy = sequenceLogps(rows.logProbs(model, adapter, true, 1.0), rows.responseMask());
@@ -65,7 +72,8 @@ public final class DpoTrainer implements AutoCloseable {
         optimizer.clipGradNorm(maxGradNorm);
       }
       AdamW.StepResult result = optimizer.step(lr);
-      return metrics.put("grad_norm", result.gradNorm());
+      timer.lap(MetricNames.TIME_UPDATE);
+      return metrics.put("grad_norm", result.gradNorm()).merge(timer.total(MetricNames.TIME_STEP));
     }
   }
 

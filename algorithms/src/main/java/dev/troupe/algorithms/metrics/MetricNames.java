@@ -54,4 +54,22 @@ public final class MetricNames {
   /** Mean policy log-prob of the chosen responses (as passed in: summed or averaged per token). */
   public static final String LOGPS_CHOSEN = "logps/chosen";
   public static final String LOGPS_REJECTED = "logps/rejected";
+
+  // Wall-clock seconds of a step's phases (PhaseTimer); the phases of one step never overlap, so they
+  // sum to at most the step's total.
+  /** PPO: sampling the responses (KV-cached decoding with the adapter), reward excluded. */
+  public static final String TIME_GENERATE = "time/generate_s";
+  /** PPO: the reward function on the sampled prompt + response rows. */
+  public static final String TIME_SCORE = "time/score_s";
+  /**
+   * The no-grad passes before the update: the reference log-probs (adapter off); for PPO also the
+   * old policy's log-probs and values (adapter on) and the KL shaping and GAE.
+   */
+  public static final String TIME_REFERENCE = "time/reference_s";
+  /** Forward + backward + optimizer over every epoch and minibatch of the step. */
+  public static final String TIME_UPDATE = "time/update_s";
+  /** A whole PPO iteration, phases above and bookkeeping between them. */
+  public static final String TIME_ITERATION = "time/iteration_s";
+  /** A whole DPO step. */
+  public static final String TIME_STEP = "time/step_s";
 }

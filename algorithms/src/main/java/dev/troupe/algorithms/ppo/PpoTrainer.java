@@ -4,7 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.rollout.ResponseBatch;
@@ -58,10 +60,17 @@ public final class PpoTrainer implements AutoCloseable {
     return kl.beta();
   }
 
-  /** One PPO iteration over {@code prompts}: rollouts, advantages, then epochs × minibatches of updates. */
+  /**
+   * One PPO iteration over {@code prompts}: rollouts, advantages, then epochs × minibatches of
+   * updates. Reports the seconds of each phase under the {@code time/} names of {@link MetricNames}.
+   */
   public Metrics iteration(List<long[]> prompts, SamplingParams sampling, double lr) {
-    Rollouts rollouts = Rollouts.sample(generator, adapter, prompts, 1,
-        sampling.withSeed(sampling.seed() + iteration++), reward);
+    PhaseTimer timer = new PhaseTimer();
+    Rollouts.Sampled sampled = Rollouts.generate(generator, adapter, prompts, 1,
+        sampling.withSeed(sampling.seed() + iteration++));
+    timer.lap(MetricNames.TIME_GENERATE);
+    Rollouts rollouts = sampled.scoredBy(reward);
+    timer.lap(MetricNames.TIME_SCORE);
     Metrics metrics = new Metrics();
     try (NDManager step = model.manager().newSubManager()) {
       ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
@@ -83,6 +92,8 @@ public final class PpoTrainer implements AutoCloseable {
         returns = gae.returns();
         kl.update(shaped.kl().mean().getFloat(), prompts.size());
       }
+      // The old policy's pass (adapter on) is timed with the reference pass: both are no-grad forwards.
+      timer.lap(MetricNames.TIME_REFERENCE);
       int b = prompts.size();
       int size = Math.max(1, b / Math.max(1, config.minibatches()));
       List<Metrics> updates = new ArrayList<>();
@@ -112,11 +123,13 @@ public final class PpoTrainer implements AutoCloseable {
           updates.add(m);
         }
       }
+      timer.lap(MetricNames.TIME_UPDATE);
       metrics.merge(Metrics.mean(updates));
       try (GradMode ignored = GradMode.disabled()) {
         metrics.put("value/explained_variance", PpoLoss.explainedVariance(oldValues, returns, mask));
       }
     }
+    metrics.merge(timer.total(MetricNames.TIME_ITERATION));
     return metrics.put("objective/kl_coef", kl.beta());
   }
 

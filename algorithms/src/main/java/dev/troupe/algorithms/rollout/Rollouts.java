@@ -10,12 +10,25 @@ import java.util.List;
 /** Sampled responses for a list of prompts, with their scores: the unit of on-policy data. */
 public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] scores) {
 
+  /** Sampled responses not scored yet: generation and scoring apart, so a trainer can time each. */
+  public record Sampled(List<long[]> prompts, List<long[]> responses) {
+    public Rollouts scoredBy(RewardFunction reward) {
+      return new Rollouts(prompts, responses, reward.score(prompts, responses));
+    }
+  }
+
   /**
    * Samples one response per prompt with the adapter (each prompt repeated {@code perPrompt}
    * times, consecutive, for group methods) and scores them.
    */
   public static Rollouts sample(Generator generator, Adapter adapter, List<long[]> prompts, int perPrompt,
       SamplingParams sampling, RewardFunction reward) {
+    return generate(generator, adapter, prompts, perPrompt, sampling).scoredBy(reward);
+  }
+
+  /** {@link #sample} without the scoring. */
+  public static Sampled generate(Generator generator, Adapter adapter, List<long[]> prompts, int perPrompt,
+      SamplingParams sampling) {
     List<long[]> repeated = new ArrayList<>();
     for (long[] p : prompts) {
       for (int i = 0; i < perPrompt; i++) {
@@ -26,7 +39,7 @@ public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] sc
     for (Generation g : generator.generateIds(repeated, adapter, sampling)) {
       responses.add(g.tokenIds());
     }
-    return new Rollouts(repeated, responses, reward.score(repeated, responses));
+    return new Sampled(repeated, responses);
   }
 
   /** The scores as an fp32 [B] array owned by {@code manager}. */
