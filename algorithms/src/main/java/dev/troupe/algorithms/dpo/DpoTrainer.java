@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.rollout.ResponseBatch;
@@ -33,7 +34,7 @@ public final class DpoTrainer implements AutoCloseable {
     this.optimizer = new AdamW(adapter.parameters(), AdamW.AdamWConfig.defaults().withLr(lr));
   }
 
-  /** One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm. */
+  /** One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm and optim/skipped_steps. */
   public Metrics step(List<DpoExample> batch, double lr) {
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
@@ -65,7 +66,8 @@ public final class DpoTrainer implements AutoCloseable {
         optimizer.clipGradNorm(maxGradNorm);
       }
       AdamW.StepResult result = optimizer.step(lr);
-      return metrics.put("grad_norm", result.gradNorm());
+      return metrics.put("grad_norm", result.gradNorm())
+          .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
     }
   }
 

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.reward.RewardHead;
@@ -117,7 +118,8 @@ public final class PpoTrainer implements AutoCloseable {
         metrics.put("value/explained_variance", PpoLoss.explainedVariance(oldValues, returns, mask));
       }
     }
-    return metrics.put("objective/kl_coef", kl.beta());
+    // objective/kl_coef stays the β this batch was shaped with (from Rewards), not the adapted next one.
+    return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
   }
 
   private NDArray targetLogps(NDArray hidden, ResponseBatch rows) {
