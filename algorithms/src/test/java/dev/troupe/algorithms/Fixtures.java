@@ -4,20 +4,34 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.sft.NextTokenLoss;
 import dev.troupe.model.ModelFormatException;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.config.ModelConfig;
+import dev.troupe.model.generate.Generation;
+import dev.troupe.model.generate.Generator;
+import dev.troupe.model.generate.LogProbs;
+import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.tokenizer.Tokenizer;
-import dev.troupe.algorithms.sft.NextTokenLoss;
 import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Random;
+import org.slf4j.LoggerFactory;
 
-/** Tiny real models, a real byte-level tokenizer and the next-token loss shared by the algorithms tests. */
+/**
+ * Tiny real models, a real byte-level tokenizer, the next-token loss, and the prompts, rule-based
+ * reward and sampling the RL tests share.
+ */
 @SuppressWarnings("try") // GradMode scopes are opened for their effect and never referenced
 public final class Fixtures {
   private Fixtures() {}
@@ -85,5 +99,124 @@ public final class Fixtures {
 
   public static float maxAbsDiff(NDArray a, NDArray b) {
     return a.sub(b).abs().max().getFloat();
+  }
+
+  /** A copy of each tensor's values, to compare bit for bit later. */
+  public static List<float[]> snapshot(List<NDArray> tensors) {
+    return tensors.stream().map(NDArray::toFloatArray).toList();
+  }
+
+  /** Whether two snapshots hold the same values, bit for bit. */
+  public static boolean sameValues(List<float[]> a, List<float[]> b) {
+    if (a.size() != b.size()) {
+      return false;
+    }
+    for (int i = 0; i < a.size(); i++) {
+      if (!Arrays.equals(a.get(i), b.get(i))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Sets the base's input embedding of {@code tokenId} to NaN, as a corrupted (or never
+   * initialised) row would be: any batch containing that token has a NaN forward pass and a NaN
+   * loss, batches without it are untouched. Pick an id that padding (id 0) never uses.
+   */
+  public static void poisonToken(CausalLm model, long tokenId) {
+    if (tokenId == 0) {
+      throw new IllegalArgumentException("padding uses id 0: poisoning it would poison every padded batch");
+    }
+    try (NDManager scratch = model.manager().newSubManager(); GradMode ignored = GradMode.disabled()) {
+      NDArray embedding = model.stateDict(scratch).get("model.embed_tokens.weight"); // Llama's name
+      if (embedding == null) {
+        throw new IllegalArgumentException("poisonToken needs a Llama-family model");
+      }
+      embedding.set(new NDIndex(tokenId), Float.NaN);
+    }
+  }
+
+  /** {@code n} prompts of {@code length} ids drawn uniformly below {@code vocab}, reproducible from {@code seed}. */
+  public static List<long[]> randomPrompts(int n, int length, int vocab, long seed) {
+    Random random = new Random(seed);
+    List<long[]> prompts = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      long[] prompt = new long[length];
+      for (int j = 0; j < length; j++) {
+        prompt[j] = random.nextInt(vocab);
+      }
+      prompts.add(prompt);
+    }
+    return prompts;
+  }
+
+  /**
+   * A rule for a reward model: the fraction of response tokens equal to {@code target}, in [0, 1]
+   * (1/V in expectation for a uniform policy over V tokens).
+   */
+  public static RewardFunction fractionOf(long target) {
+    return (prompts, responses) -> responses.stream().mapToDouble(response -> {
+      int hits = 0;
+      for (long token : response) {
+        hits += token == target ? 1 : 0;
+      }
+      return (double) hits / response.length;
+    }).toArray();
+  }
+
+  /**
+   * What fresh samples of a policy look like.
+   *
+   * @param meanReward the mean reward of one sample per prompt
+   * @param kl the mean over samples of Σ_t (log π − log π_ref) over the response tokens: the
+   *     sampled (k1) estimate of KL(π‖π_ref) per sequence, in nats; exactly 0 for the reference itself
+   */
+  public record Samples(double meanReward, double kl) {}
+
+  /** One sample per prompt from base + {@code adapter} (null: the base), scored by {@code reward}. */
+  public static Samples sample(CausalLm model, Adapter adapter, List<long[]> prompts, SamplingParams sampling,
+      RewardFunction reward) {
+    List<long[]> responses = new Generator(model, null).generateIds(prompts, adapter, sampling).stream()
+        .map(Generation::tokenIds).toList();
+    double meanReward = Arrays.stream(reward.score(prompts, responses)).average().orElseThrow();
+    List<float[]> policy = LogProbs.score(model, prompts, responses, adapter, 1.0);
+    List<float[]> reference = LogProbs.score(model, prompts, responses, null, 1.0);
+    double kl = 0;
+    for (int i = 0; i < responses.size(); i++) {
+      for (int t = 0; t < policy.get(i).length; t++) {
+        kl += policy.get(i)[t] - reference.get(i)[t];
+      }
+    }
+    return new Samples(meanReward, kl / responses.size());
+  }
+
+  /** Records the events {@code source}'s SLF4J logger sends to logback (the tests' backend) until closed. */
+  public static LogRecorder recordLog(Class<?> source) {
+    return new LogRecorder((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(source));
+  }
+
+  /** See {@link #recordLog}. */
+  public static final class LogRecorder implements AutoCloseable {
+    private final ch.qos.logback.classic.Logger logger;
+    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+
+    private LogRecorder(ch.qos.logback.classic.Logger logger) {
+      this.logger = logger;
+      appender.start();
+      logger.addAppender(appender);
+    }
+
+    /** The formatted messages logged at WARN, in order. */
+    public List<String> warnings() {
+      return appender.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+          .toList();
+    }
+
+    @Override
+    public void close() {
+      logger.detachAppender(appender);
+      appender.stop();
+    }
   }
 }

@@ -36,8 +36,9 @@ public final class DpoTrainer implements AutoCloseable {
   }
 
   /**
-   * One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm and the
-   * seconds of the reference pass, the update and the whole step ({@code time/} in {@link MetricNames}).
+   * One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm,
+   * optim/skipped_steps and the seconds of the reference pass, the update and the whole step
+   * ({@code time/} in {@link MetricNames}).
    */
   public Metrics step(List<DpoExample> batch, double lr) {
     PhaseTimer timer = new PhaseTimer();
@@ -73,7 +74,9 @@ public final class DpoTrainer implements AutoCloseable {
       }
       AdamW.StepResult result = optimizer.step(lr);
       timer.lap(MetricNames.TIME_UPDATE);
-      return metrics.put("grad_norm", result.gradNorm()).merge(timer.total(MetricNames.TIME_STEP));
+      return metrics.put("grad_norm", result.gradNorm())
+          .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps())
+          .merge(timer.total(MetricNames.TIME_STEP));
     }
   }
 

@@ -3,6 +3,7 @@ package dev.troupe.algorithms.grpo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.metrics.LossOutput;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.rollout.ResponseBatch;
@@ -64,7 +65,8 @@ public final class GrpoTrainer implements AutoCloseable {
         }
       }
       for (int i = 0; i < config.iterations(); i++) {
-        try (NDManager inner = step.newSubManager()) {
+        try (NDManager update = step.newSubManager()) {
+          lendTo(update, rows.ids(), rows.mask(), rows.responseMask(), old, reference, advantages);
           Metrics m;
           try (GradMode ignored = GradMode.enabled()) {
             NDArray current = rows.logProbs(model, adapter, true, 1.0);
@@ -81,7 +83,20 @@ public final class GrpoTrainer implements AutoCloseable {
         }
       }
     }
-    return metrics;
+    return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
+  }
+
+  /**
+   * Attaches {@code inputs} (nulls skipped) to {@code update} until it closes, which hands them
+   * back: an op's result joins its first operand's manager, so the graph and loss an update
+   * computes from them are freed when the update ends, not when the iteration does.
+   */
+  private static void lendTo(NDManager update, NDArray... inputs) {
+    for (NDArray input : inputs) {
+      if (input != null) {
+        input.tempAttach(update);
+      }
+    }
   }
 
   @Override

@@ -43,6 +43,14 @@ public final class MetricNames {
   /** 1 − Var(R − V) / Var(R) over response tokens: 1 is a perfect value head, ≤ 0 a useless one. */
   public static final String VALUE_EXPLAINED_VARIANCE = "value/explained_variance";
 
+  // The optimizer (every trainer).
+  /**
+   * Optimizer steps refused so far because the gradient was NaN or infinite: a running count over
+   * the optimizer's life (a trainer's, or one SFT run's), so a dashboard shows when bad steps
+   * started and whether they go on.
+   */
+  public static final String OPTIM_SKIPPED_STEPS = "optim/skipped_steps";
+
   // Preference pairs (DPO / IPO / cDPO, TRL DPOTrainer).
   /** Mean implicit reward β·(log π − log π_ref) of the chosen responses. */
   public static final String REWARDS_CHOSEN = "rewards/chosen";

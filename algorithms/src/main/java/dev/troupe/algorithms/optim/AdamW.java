@@ -8,6 +8,8 @@ import ai.djl.pytorch.jni.JniUtils;
 import dev.troupe.model.autograd.GradMode;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Adam with decoupled weight decay (Loshchilov &amp; Hutter 2019, "Decoupled Weight Decay
@@ -27,8 +29,9 @@ import java.util.List;
  * N-th backward. The optimizer does not scale anything itself.
  *
  * <p>A step whose global gradient norm is NaN or infinite (a diverging loss, a bad batch) leaves
- * the weights and the moments untouched: the gradients are zeroed and the step is reported as
- * skipped. Parameters backward never reached (no .grad yet) are left alone.
+ * the weights and the moments untouched: the gradients are zeroed, the step is reported as skipped
+ * and counted ({@link #skippedSteps()}), and a warning is logged. Parameters backward never reached
+ * (no .grad yet) are left alone.
  *
  * <p>Memory: m and v live in the optimizer's own manager; every temporary of a step lives in a
  * per-step sub-manager closed before {@code step} returns, so neither the parameters' managers
@@ -36,6 +39,7 @@ import java.util.List;
  */
 @SuppressWarnings("try") // GradMode scopes are opened for their effect and never referenced
 public final class AdamW implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(AdamW.class);
 
   /**
    * Hyper-parameters of {@link AdamW}.
@@ -152,6 +156,8 @@ public final class AdamW implements AutoCloseable {
       clipPending = false;
       if (!Double.isFinite(norm)) {
         skippedSteps++;
+        LOG.warn("refused a step: the gradient norm is {}, so the weights and moments stay as they were"
+            + " ({} refused so far, {} applied)", norm, skippedSteps, stepCount());
         zeroGradients();
         return new StepResult(norm, true);
       }

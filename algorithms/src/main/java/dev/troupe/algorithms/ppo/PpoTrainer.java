@@ -130,7 +130,8 @@ public final class PpoTrainer implements AutoCloseable {
       }
     }
     metrics.merge(timer.total(MetricNames.TIME_ITERATION));
-    return metrics.put("objective/kl_coef", kl.beta());
+    // objective/kl_coef stays the β this batch was shaped with (from Rewards), not the adapted next one.
+    return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
   }
 
   private NDArray targetLogps(NDArray hidden, ResponseBatch rows) {

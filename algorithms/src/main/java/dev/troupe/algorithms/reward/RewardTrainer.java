@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.AdamW.AdamWConfig;
 import dev.troupe.algorithms.optim.LrSchedule;
@@ -106,11 +107,15 @@ public final class RewardTrainer implements AutoCloseable {
    * @param step the optimizer step (0-based)
    * @param gradNorm global gradient norm before clipping
    * @param skipped the gradient was not finite and the optimizer left the weights alone
+   * @param skippedSteps steps skipped so far by this trainer, this one included
    */
   public record StepMetrics(long step, int epoch, double loss, double accuracy, double chosen,
-      double rejected, double margins, double gradNorm, double lr, boolean skipped) {
+      double rejected, double margins, double gradNorm, double lr, boolean skipped, long skippedSteps) {
 
-    /** The metrics under the project's names ({@code loss}, {@code accuracy}, {@code rewards/...}). */
+    /**
+     * The metrics under the project's names ({@code loss}, {@code accuracy}, {@code rewards/...},
+     * {@code optim/skipped_steps}).
+     */
     public Map<String, Double> asMap() {
       Map<String, Double> out = new LinkedHashMap<>();
       out.put("loss", loss);
@@ -120,6 +125,7 @@ public final class RewardTrainer implements AutoCloseable {
       out.put("rewards/margins", margins);
       out.put("grad_norm", gradNorm);
       out.put("learning_rate", lr);
+      out.put(MetricNames.OPTIM_SKIPPED_STEPS, (double) skippedSteps);
       return out;
     }
   }
@@ -229,7 +235,7 @@ public final class RewardTrainer implements AutoCloseable {
     }
     AdamW.StepResult result = optimizer.step(lr);
     return new StepMetrics(stepIndex, epoch, out.lossValue(), out.accuracy(), out.chosen(),
-        out.rejected(), out.margins(), result.gradNorm(), lr, result.skipped());
+        out.rejected(), out.margins(), result.gradNorm(), lr, result.skipped(), optimizer.skippedSteps());
   }
 
   /** Bootstrap counts [B, K] of a minibatch, see {@link #bootstrapWeight}. */

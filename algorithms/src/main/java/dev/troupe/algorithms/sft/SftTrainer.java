@@ -3,6 +3,7 @@ package dev.troupe.algorithms.sft;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.LrSchedule;
@@ -77,7 +78,8 @@ public final class SftTrainer {
           }
           double lr = schedule.lr(step);
           AdamW.StepResult result = optimizer.step(lr);
-          m.put("grad_norm", result.gradNorm()).put("learning_rate", lr).put("skipped", result.skipped() ? 1 : 0);
+          m.put("grad_norm", result.gradNorm()).put("learning_rate", lr).put("skipped", result.skipped() ? 1 : 0)
+              .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
         }
         boolean evaluate = config.evalEvery() > 0 && !eval.isEmpty()
             && ((step + 1) % config.evalEvery() == 0 || step + 1 == config.steps());

@@ -1,10 +1,13 @@
 package dev.troupe.algorithms.dpo;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
@@ -16,8 +19,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 class DpoTrainerTest {
+  private static final Logger LOG = LoggerFactory.getLogger(DpoTrainerTest.class);
   @TempDir Path dir;
 
   private static double sum(float[] values) {
@@ -67,6 +73,44 @@ class DpoTrainerTest {
         for (int t = 0; t < refBefore.get(i).length; t++) {
           assertEquals(refBefore.get(i)[t], refAfter.get(i)[t], 0f, "the reference (adapter off) moved");
         }
+      }
+    }
+  }
+
+  @Test
+  void aBatchWithANonFiniteLossIsSkippedAndCountedAndTrainingGoesOn() throws Exception {
+    try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
+      Fixtures.poisonToken(model, '~');
+      List<DpoExample> clean = new ArrayList<>();
+      for (int i = 0; i < 4; i++) {
+        clean.add(new DpoExample(tokenizer.encode("q" + i + ":"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
+      }
+      List<DpoExample> poisoned = new ArrayList<>(clean);
+      poisoned.set(2, new DpoExample(tokenizer.encode("q~:"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
+      Adapter adapter = model.createAdapter("dpo", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 2);
+      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), 1e-2, 1.0)) {
+        assertEquals(0, trainer.step(clean, 1e-2).get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
+        List<float[]> before = Fixtures.snapshot(adapter.parameters());
+
+        Metrics bad = trainer.step(poisoned, 1e-2);
+        assertTrue(Double.isNaN(bad.get(MetricNames.LOSS)), bad.toString());
+        assertEquals(1, bad.get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
+        List<float[]> after = Fixtures.snapshot(adapter.parameters());
+        for (int i = 0; i < before.size(); i++) {
+          assertArrayEquals(before.get(i), after.get(i), 0f, "adapter tensor " + i + " moved on a NaN loss");
+        }
+
+        Metrics last = null;
+        for (int step = 0; step < 5; step++) {
+          last = trainer.step(clean, 1e-2);
+          assertTrue(Double.isFinite(last.get(MetricNames.LOSS)), last.toString());
+          assertEquals(1, last.get(MetricNames.OPTIM_SKIPPED_STEPS), 0, "the count is a running total");
+        }
+        LOG.info("DPO after a skipped step and 5 clean ones: {}", last);
+        assertFalse(Fixtures.sameValues(after, Fixtures.snapshot(adapter.parameters())), "clean batches train again");
+        // The margin starts at exactly 0 (see the test above) and grows with each clean step.
+        assertTrue(last.get(MetricNames.REWARDS_MARGINS) > 0, last.toString());
       }
     }
   }

@@ -105,8 +105,8 @@ class AdamWTest {
   }
 
   @Test
-  void nonFiniteGradientSkipsTheStepAndLeavesTheWeightsUnchanged() {
-    try (NDManager root = NDManager.newBaseManager()) {
+  void nonFiniteGradientSkipsTheStepLeavesTheWeightsUnchangedAndWarns() {
+    try (NDManager root = NDManager.newBaseManager(); Fixtures.LogRecorder log = Fixtures.recordLog(AdamW.class)) {
       NDArray p = leaf(root, 1f, -2f);
       try (AdamW optimizer = new AdamW(List.of(p), AdamWConfig.defaults().withWeightDecay(0.1))) {
         backward(root, () -> p.sum().mul(Float.NaN));
@@ -122,11 +122,18 @@ class AdamWTest {
         assertArrayEquals(new float[] {1f, -2f}, p.toFloatArray(), 0f);
         assertEquals(2, optimizer.skippedSteps());
         assertEquals(0, optimizer.stepCount());
+        List<String> warnings = log.warnings();
+        assertEquals(2, warnings.size(), warnings.toString());
+        assertTrue(warnings.get(0).contains("gradient norm is NaN"), warnings.get(0));
+        assertTrue(warnings.get(0).contains("1 refused so far"), warnings.get(0));
+        assertTrue(warnings.get(1).contains("gradient norm is Infinity"), warnings.get(1));
+        assertTrue(warnings.get(1).contains("2 refused so far"), warnings.get(1));
 
         backward(root, () -> p.sum());
         assertFalse(optimizer.step().skipped());
         assertEquals(1, optimizer.stepCount());
         assertTrue(p.toFloatArray()[0] < 1f, "a finite gradient updates again");
+        assertEquals(2, log.warnings().size(), "an applied step does not warn");
       }
     }
   }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.reward.RewardTrainer.Trainable;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.LoraConfig;
@@ -19,9 +20,12 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The trainer's memory stays flat from step to step, and its bootstrap draws are those of a bootstrap. */
 class RewardTrainerTest {
+  private static final Logger LOG = LoggerFactory.getLogger(RewardTrainerTest.class);
 
   @ParameterizedTest
   @EnumSource(Trainable.class)
@@ -67,6 +71,47 @@ class RewardTrainerTest {
             assertArrayEquals(frozenBefore.get(i), frozenAfter.get(i), "base tensor " + i + " is untouched");
           }
         }
+      }
+    }
+  }
+
+  @Test
+  void aBatchWithANonFiniteLossIsSkippedAndCountedAndTrainingGoesOn() {
+    Random random = new Random(5);
+    List<TokenPair> clean = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      clean.add(TokenPair.of(randomRow(random), randomRow(random)));
+    }
+    long poison = 95; // randomRow draws ids 1 and 3..92
+    List<TokenPair> poisoned = new ArrayList<>(clean);
+    poisoned.set(1, TokenPair.of(new long[] {1, poison, 7, 9}, clean.get(1).rejected()));
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm base = CausalLm.random(Fixtures.tinyLlama(97), 6, root)) {
+      Fixtures.poisonToken(base, poison);
+      Adapter adapter = base.createAdapter("reward", LoraConfig.of(4, 8, "q", "v"), 2);
+      try (RewardModel model = new RewardModel(base, adapter, RewardHead.random(64, 1, 1, root));
+          RewardTrainer trainer = new RewardTrainer(model,
+              RewardTrainer.Config.of(Trainable.HEAD_AND_ADAPTER, 4, 1e-3))) {
+        assertFalse(trainer.step(clean).skipped());
+        List<float[]> before = snapshot(trainer.parameters());
+
+        RewardTrainer.StepMetrics bad = trainer.step(poisoned);
+        assertTrue(bad.skipped() && Double.isNaN(bad.loss()), bad.toString());
+        assertEquals(1, bad.skippedSteps());
+        assertEquals(1.0, bad.asMap().get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
+        List<float[]> after = snapshot(trainer.parameters());
+        for (int i = 0; i < before.size(); i++) {
+          assertArrayEquals(before.get(i), after.get(i), "head or adapter tensor " + i + " moved on a NaN loss");
+        }
+
+        for (int i = 0; i < 3; i++) {
+          RewardTrainer.StepMetrics next = trainer.step(clean);
+          assertFalse(next.skipped());
+          assertTrue(Double.isFinite(next.loss()), next.toString());
+          assertEquals(1, next.skippedSteps(), "the count is a running total");
+        }
+        assertFalse(Fixtures.sameValues(after, snapshot(trainer.parameters())), "clean batches train again");
+        LOG.info("reward model: poisoned step {}", bad);
       }
     }
   }

@@ -1,10 +1,14 @@
 package dev.troupe.algorithms.sft;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
+import dev.troupe.algorithms.metrics.MetricNames;
+import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.LoraConfig;
 import dev.troupe.model.tokenizer.Tokenizer;
@@ -14,8 +18,11 @@ import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 class SftTrainerTest {
+  private static final Logger LOG = LoggerFactory.getLogger(SftTrainerTest.class);
   @TempDir Path dir;
 
   private static List<SftSample> samples(Tokenizer tokenizer, int n, String answer) {
@@ -55,6 +62,55 @@ class SftTrainerTest {
       assertTrue(result.stoppedEarly(), "ran all " + result.steps() + " steps");
       assertTrue(result.steps() < 200);
       assertEquals(result.bestEvalLoss(), trainer.evalLoss(eval), 1e-4, "the best weights are the ones left");
+    }
+  }
+
+  /**
+   * Two examples, one step each per epoch in shuffled order: the one whose prompt holds a poisoned
+   * token has a NaN loss at every step it is drawn, the other trains.
+   */
+  @Test
+  void stepsWithANonFiniteLossAreSkippedAndCountedAndTheOthersStillTrain() throws Exception {
+    try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
+      Fixtures.poisonToken(model, '~');
+      Adapter adapter = model.createAdapter("sft", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 1);
+      List<SftSample> train = List.of(new SftSample(tokenizer.encode("q:"), tokenizer.encode(" yes")),
+          new SftSample(tokenizer.encode("q~"), tokenizer.encode(" yes")));
+      List<Metrics> steps = new ArrayList<>();
+      List<List<float[]>> weights = new ArrayList<>();
+      weights.add(Fixtures.snapshot(adapter.parameters()));
+      // No warm-up (its step 0 has rate 0), so every clean step moves the weights.
+      SftConfig config = new SftConfig(20, 1, 1e-2, 0, 0.0, 1.0, true, false, 128, 0, 3, 1);
+      SftTrainer trainer = new SftTrainer(model, adapter, config);
+      trainer.train(train, List.of(), m -> {
+        steps.add(m);
+        weights.add(Fixtures.snapshot(adapter.parameters()));
+      });
+
+      int skipped = 0;
+      List<Double> cleanLosses = new ArrayList<>();
+      for (int i = 0; i < steps.size(); i++) {
+        Metrics m = steps.get(i);
+        boolean nonFinite = !Double.isFinite(m.get(MetricNames.LOSS));
+        assertEquals(nonFinite ? 1 : 0, m.get("skipped"), 0, "step " + i + ": " + m);
+        if (nonFinite) {
+          skipped++;
+          for (int t = 0; t < weights.get(i).size(); t++) {
+            assertArrayEquals(weights.get(i).get(t), weights.get(i + 1).get(t), 0f, "step " + i + ", tensor " + t);
+          }
+        } else {
+          cleanLosses.add(m.get(MetricNames.LOSS));
+          assertFalse(Fixtures.sameValues(weights.get(i), weights.get(i + 1)), "clean step " + i + " trains");
+        }
+        assertEquals(skipped, m.get(MetricNames.OPTIM_SKIPPED_STEPS), 0, "running count at step " + i);
+      }
+      LOG.info("SFT with a poisoned example: {} of {} steps skipped; clean loss {} -> {}", skipped, steps.size(),
+          cleanLosses.get(0), cleanLosses.get(cleanLosses.size() - 1));
+      assertEquals(10, skipped, "each epoch of 2 steps draws the poisoned example once");
+      // Measured: the clean example's loss falls from 5.65 to 4.34 nats over its 10 steps (a LoRA over a
+      // random base learns slowly, see TinyModelMemorisesTextTest); the bound asks for half of that.
+      assertTrue(cleanLosses.get(cleanLosses.size() - 1) < cleanLosses.get(0) - 0.6, "clean losses " + cleanLosses);
     }
   }
 }
