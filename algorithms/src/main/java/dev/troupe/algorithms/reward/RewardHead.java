@@ -30,16 +30,21 @@ public final class RewardHead implements AutoCloseable {
   public static final String CONFIG_FILE = "reward_head.json";
   public static final String WEIGHTS_FILE = "reward_head.safetensors";
   static final String WEIGHT_NAME = "score.weight";
+  static final String LIKELIHOOD_WEIGHT_NAME = "likelihood.weight";
   private static final String FORMAT = "troupe-reward-head";
   private static final ObjectMapper JSON = new ObjectMapper();
 
 
   private final NDManager manager;
   private final NDArray weight; // [K, hidden]
+  private final Pooling pooling;
+  private final NDArray likelihoodWeight; // [K], only for TOKEN_SUM_LIKELIHOOD
 
-  private RewardHead(NDManager manager, NDArray weight) {
+  private RewardHead(NDManager manager, NDArray weight, Pooling pooling, NDArray likelihoodWeight) {
     this.manager = manager;
     this.weight = weight;
+    this.pooling = pooling;
+    this.likelihoodWeight = likelihoodWeight;
   }
 
   /**
@@ -56,8 +61,21 @@ public final class RewardHead implements AutoCloseable {
     return random(hiddenSize, members, 1 / Math.sqrt(hiddenSize), seed, parent);
   }
 
-  /** A fresh head with N(0, initStd²) entries, reproducible from {@code seed}. */
+  /** A fresh head with N(0, initStd²) entries, reproducible from {@code seed}, read at the last token. */
   public static RewardHead random(int hiddenSize, int members, double initStd, long seed, NDManager parent) {
+    return random(hiddenSize, members, initStd, Pooling.LAST_TOKEN, seed, parent);
+  }
+
+  /**
+   * A fresh head of {@code members} rows with N(0, 1/hidden) entries pooled as {@code pooling}; a
+   * likelihood weight, where the pooling has one, starts at 1 (the trunk's log-likelihood as it is) and is learned.
+   */
+  public static RewardHead random(int hiddenSize, int members, Pooling pooling, long seed, NDManager parent) {
+    return random(hiddenSize, members, 1 / Math.sqrt(hiddenSize), pooling, seed, parent);
+  }
+
+  private static RewardHead random(int hiddenSize, int members, double initStd, Pooling pooling, long seed,
+      NDManager parent) {
     if (hiddenSize < 1 || members < 1) {
       throw new IllegalArgumentException("a head needs hiddenSize >= 1 and members >= 1, got "
           + hiddenSize + ", " + members);
@@ -72,7 +90,8 @@ public final class RewardHead implements AutoCloseable {
     }
     NDManager manager = parent.newSubManager();
     manager.setName("reward-head");
-    return new RewardHead(manager, manager.create(values, new Shape(members, hiddenSize)));
+    NDArray likelihood = pooling == Pooling.TOKEN_SUM_LIKELIHOOD ? manager.ones(new Shape(members)) : null;
+    return new RewardHead(manager, manager.create(values, new Shape(members, hiddenSize)), pooling, likelihood);
   }
 
   /** Rewards [.., K] for hidden states [.., hidden]; the result belongs to the hidden states' manager. */
@@ -93,13 +112,26 @@ public final class RewardHead implements AutoCloseable {
     return Math.toIntExact(weight.getShape().get(1));
   }
 
-  /** The trainable tensors (the weight [K, hidden]). */
+  /** Where the reward model reads its reward. */
+  public Pooling pooling() {
+    return pooling;
+  }
+
+  /** α per member [K], the weight of the log-likelihood in {@link Pooling#TOKEN_SUM_LIKELIHOOD}. */
+  public NDArray likelihoodWeight() {
+    if (likelihoodWeight == null) {
+      throw new IllegalStateException("a " + pooling.key() + " head has no likelihood weight");
+    }
+    return likelihoodWeight;
+  }
+
+  /** The trainable tensors: the weight [K, hidden], and the likelihood weight [K] where there is one. */
   public List<NDArray> parameters() {
-    return List.of(weight);
+    return likelihoodWeight == null ? List.of(weight) : List.of(weight, likelihoodWeight);
   }
 
   public void setTrainable(boolean trainable) {
-    weight.setRequiresGradient(trainable);
+    parameters().forEach(p -> p.setRequiresGradient(trainable));
   }
 
   /** The manager owning the weight (for memory accounting). */
@@ -108,16 +140,21 @@ public final class RewardHead implements AutoCloseable {
   }
 
   /**
-   * Writes {@value #CONFIG_FILE} (hidden size and members) and {@value #WEIGHTS_FILE} (the weight
-   * as {@code score.weight}, fp32) into {@code dir}, creating it if needed.
+   * Writes {@value #CONFIG_FILE} (hidden size, members, pooling) and {@value #WEIGHTS_FILE} (the
+   * weight as {@code score.weight}, and {@code likelihood.weight} where the pooling has one, fp32)
+   * into {@code dir}, creating it if needed.
    */
   public void save(Path dir) throws IOException {
     Files.createDirectories(dir);
-    SafeTensors.write(dir.resolve(WEIGHTS_FILE), Map.of(WEIGHT_NAME, weight), Map.of("format", "pt"));
+    Map<String, NDArray> tensors = likelihoodWeight == null
+        ? Map.of(WEIGHT_NAME, weight)
+        : Map.of(WEIGHT_NAME, weight, LIKELIHOOD_WEIGHT_NAME, likelihoodWeight);
+    SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
     ObjectNode config = JSON.createObjectNode();
     config.put("format", FORMAT);
     config.put("hidden_size", hiddenSize());
     config.put("num_members", members());
+    config.put("pooling", pooling.key());
     JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(CONFIG_FILE).toFile(), config);
   }
 
@@ -141,6 +178,12 @@ public final class RewardHead implements AutoCloseable {
     if (!hidden.isIntegralNumber() || !members.isIntegralNumber() || hidden.asInt() < 1 || members.asInt() < 1) {
       throw new ModelFormatException(configFile, "'hidden_size' and 'num_members' must be positive integers");
     }
+    Pooling pooling;
+    try {
+      pooling = Pooling.parse(config.path("pooling").asText(Pooling.LAST_TOKEN.key()));
+    } catch (IllegalArgumentException e) {
+      throw new ModelFormatException(configFile, "field 'pooling': " + e.getMessage(), e);
+    }
     Shape expected = new Shape(members.asInt(), hidden.asInt());
     Path weightsFile = dir.resolve(WEIGHTS_FILE);
     if (!Files.isRegularFile(weightsFile)) {
@@ -151,15 +194,21 @@ public final class RewardHead implements AutoCloseable {
     try {
       Map<String, NDArray> tensors = SafeTensors.read(weightsFile, manager, DataType.FLOAT32);
       NDArray weight = tensors.get(WEIGHT_NAME);
-      if (weight == null || tensors.size() != 1) {
-        throw new ModelFormatException(weightsFile, "expected exactly one tensor '" + WEIGHT_NAME
-            + "', found " + tensors.keySet());
+      NDArray likelihood = tensors.get(LIKELIHOOD_WEIGHT_NAME);
+      boolean wantsLikelihood = pooling == Pooling.TOKEN_SUM_LIKELIHOOD;
+      if (weight == null || (likelihood != null) != wantsLikelihood || tensors.size() != (wantsLikelihood ? 2 : 1)) {
+        throw new ModelFormatException(weightsFile, "a " + pooling.key() + " head holds exactly '" + WEIGHT_NAME
+            + (wantsLikelihood ? "' and '" + LIKELIHOOD_WEIGHT_NAME : "") + "', found " + tensors.keySet());
       }
       if (!weight.getShape().equals(expected)) {
         throw new ModelFormatException(weightsFile, WEIGHT_NAME + " has shape " + weight.getShape()
             + ", but " + CONFIG_FILE + " says " + expected);
       }
-      return new RewardHead(manager, weight);
+      if (likelihood != null && !likelihood.getShape().equals(new Shape(members.asInt()))) {
+        throw new ModelFormatException(weightsFile, LIKELIHOOD_WEIGHT_NAME + " has shape " + likelihood.getShape()
+            + ", but " + CONFIG_FILE + " says " + members.asInt() + " members");
+      }
+      return new RewardHead(manager, weight, pooling, likelihood);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;

@@ -1,10 +1,13 @@
 package dev.troupe.algorithms.reward;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
@@ -14,8 +17,9 @@ import java.util.Objects;
 
 /**
  * A reward model as in InstructGPT (Ouyang et al. 2022) and Llama 2 (Touvron et al. 2023): a causal
- * LM, optionally through a LoRA adapter, whose final hidden state at a sequence's last real token
- * goes through a {@link RewardHead} to give one scalar reward per ensemble member.
+ * LM, optionally through a LoRA adapter, whose final hidden states go through a {@link RewardHead}
+ * to give one scalar reward per ensemble member, read where the head's {@link Pooling} says (by
+ * default at the sequence's last real token).
  *
  * <p>The base and the adapter belong to whoever made them (a policy worker may serve the same base);
  * the reward model owns only its head, which {@link #close} frees.
@@ -69,16 +73,20 @@ public final class RewardModel implements AutoCloseable {
 
   /**
    * Rewards for token ids [B, T] (int64) with a padding mask [B, T] (1 = token; null = no padding):
-   * [B] for a single head, [B, K] for an ensemble, owned by ids' manager. Each row is read at its
-   * last real token, t = max{t : mask[t] = 1}, which is sum(mask) − 1 for right padding (the
+   * [B] for a single head, [B, K] for an ensemble, owned by ids' manager. With {@link Pooling#LAST_TOKEN} each
+   * row is read at its last real token, t = max{t : mask[t] = 1}, which is sum(mask) − 1 for right padding (the
    * training layout) and T − 1 for left padding, so both layouts give each row the score it gets
-   * alone. Under grad mode the result carries the graph to the head, the adapter and the base.
+   * alone; the token sums of the other poolings skip padding, in either layout. Under grad mode the result carries the graph to the head, the adapter and the base.
    */
   public NDArray scores(NDArray ids, NDArray mask, boolean training) {
     NDManager step = ids.getManager();
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     NDArray hidden = base.hidden(ids, mask, null, adapter, training); // [B, T, H]
+    if (head.pooling() != Pooling.LAST_TOKEN) {
+      NDArray summed = tokenSum(ids, mask, hidden); // [B, K]
+      return head.members() == 1 ? summed.reshape(b) : summed;
+    }
     NDArray last;
     if (mask == null) {
       last = step.full(new Shape(b), t - 1, DataType.INT64);
@@ -91,6 +99,20 @@ public final class RewardModel implements AutoCloseable {
     NDArray index = last.reshape(b, 1, 1).broadcast(new Shape(b, 1, h));
     NDArray rewards = head.apply(hidden.gather(index, 1).reshape(b, h)); // [B, K]
     return head.members() == 1 ? rewards.reshape(b) : rewards;
+  }
+
+  private NDArray tokenSum(NDArray ids, NDArray mask, NDArray hidden) {
+    NDArray real = mask == null ? ids.onesLike().toType(DataType.FLOAT32, false) : mask.toType(DataType.FLOAT32, false);
+    NDArray summed = head.apply(hidden).mul(real.expandDims(2)).sum(new int[] {1}); // [B, K]
+    if (head.pooling() == Pooling.TOKEN_SUM_LIKELIHOOD) {
+      // log p(token t+1 | tokens ≤ t) wherever token t+1 is real; a select, as padding may hold -∞.
+      NDArray logits = base.logits(hidden.get(new NDIndex(":, :-1, :")));
+      NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
+      NDArray likelihood = NDArrays.where(real.get(new NDIndex(":, 1:")).gt(0), logps, logps.zerosLike())
+          .sum(new int[] {1}); // [B]
+      summed = summed.add(likelihood.expandDims(1).mul(head.likelihoodWeight()));
+    }
+    return summed;
   }
 
   /**
