@@ -10,6 +10,7 @@ import dev.troupe.algorithms.grpo.GrpoTrainer;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.ppo.PpoConfig;
 import dev.troupe.algorithms.ppo.PpoTrainer;
+import dev.troupe.algorithms.reward.Pooling;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.reward.RewardTrainer;
@@ -38,7 +39,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.function.BiConsumer;
 
 /**
@@ -50,12 +53,17 @@ import java.util.function.BiConsumer;
 public final class Quickstart {
 
   /** Sizes of each phase; {@link #defaults()} is the documented run, {@link #tiny()} a fast check. */
+  /**
+   * @param rmPrompts train prompts the rater labels one pair of SFT samples for (ties are dropped)
+   * @param rmEpochs passes of the reward model over its pairs
+   * @param evalPrompts held-out prompts for every gold score, KL and the reward model's accuracy
+   */
   public record Settings(long seed, int hidden, int layers, int sftExamples, double sftErrorRate, int sftSteps,
-      int rmPrompts, int rmSteps, int ppoIterations, int ppoBatch, int grpoIterations, int grpoPrompts,
+      int rmPrompts, int rmEpochs, int ppoIterations, int ppoBatch, int grpoIterations, int grpoPrompts,
       int grpoGroup, int dpoSteps, int dpoBatch, int evalPrompts, int maxNewTokens) {
 
     public static Settings defaults() {
-      return new Settings(1, 96, 3, 3000, 0.4, 1500, 2000, 8, 60, 32, 60, 8, 4, 200, 16, 200, 24);
+      return new Settings(1, 96, 3, 3000, 0.4, 1500, 8000, 2, 60, 32, 60, 8, 4, 200, 16, 1000, 24);
     }
 
     public static Settings tiny() {
@@ -63,10 +71,13 @@ public final class Quickstart {
     }
 
     public Settings withSeed(long s) {
-      return new Settings(s, hidden, layers, sftExamples, sftErrorRate, sftSteps, rmPrompts, rmSteps, ppoIterations,
+      return new Settings(s, hidden, layers, sftExamples, sftErrorRate, sftSteps, rmPrompts, rmEpochs, ppoIterations,
           ppoBatch, grpoIterations, grpoPrompts, grpoGroup, dpoSteps, dpoBatch, evalPrompts, maxNewTokens);
     }
   }
+
+  /** Rows per generation call: bounds the KV cache of the labelling pass (16,000 samples by default). */
+  private static final int GENERATION_CHUNK = 1024;
 
   /** Adapter learning rate of the RL and DPO loops; the KL weights that keep them near the SFT policy. */
   static final double POLICY_LR = 3e-4;
@@ -117,6 +128,7 @@ public final class Quickstart {
             List.of(eos), List.of());
         Evaluation sftEval = evaluate(model, null, codec, heldOut, sampling);
         out.put("sft_gold", sftEval.gold);
+        out.put("sft_gold_by_kind", sftEval.goldByKind);
 
         // 2. Reward model from gold-labelled pairs of SFT samples (a perfect rater stands in for humans).
         List<TaskPrompt> rmPrompts = task.trainPrompts(settings.rmPrompts() + settings.evalPrompts())
@@ -125,31 +137,37 @@ public final class Quickstart {
         List<Preference> heldOutPairs = labelledPairs(model, codec, heldOut, sampling, settings.seed() + 2);
         Adapter rmAdapter = model.createAdapter("rm", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"),
             settings.seed());
-        RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.random(settings.hidden(), 1, settings.seed(), root));
+        // Each token judged where it stands, plus the trunk's own likelihood (see Pooling): a tiny trunk
+        // reading only the last state reached 0.70 held-out accuracy here, this 0.84.
+        RewardModel rm = new RewardModel(model, rmAdapter,
+            RewardHead.random(settings.hidden(), 1, Pooling.TOKEN_SUM_LIKELIHOOD, settings.seed(), root));
         try (RewardTrainer rmTrainer = new RewardTrainer(rm, RewardTrainer.Config.of(
-            RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 1e-3).withEpochs(settings.rmSteps()).withSeed(settings.seed()))) {
-          rmTrainer.train(pairs.stream().map(p -> p.tokens).toList());
+            RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 1e-3).withEpochs(settings.rmEpochs()).withSeed(settings.seed()))) {
+          rmTrainer.train(pairs.stream().map(p -> p.tokens).toList(), m -> {
+            Metrics metrics = new Metrics();
+            m.asMap().forEach(metrics::put);
+            progress.accept("rm", metrics);
+          });
           out.put("rm_accuracy", rmTrainer.evaluate(heldOutPairs.stream().map(p -> p.tokens).toList()));
           out.put("rm_pairs", pairs.size());
+          out.put("rm_heldout_pairs", heldOutPairs.size());
         }
         // Bradley-Terry fixes scores only up to a shift and scale; normalising them on the RM's own
         // training responses makes the KL weight mean the same thing whatever the RM learned.
-        List<long[]> seen = new ArrayList<>();
-        pairs.forEach(p -> {
-          seen.add(p.tokens.chosen());
-          seen.add(p.tokens.rejected());
-        });
-        double[] raw = rm.score(seen).stream().mapToDouble(RewardModel.Score::mean).toArray();
+        List<long[]> seenPrompts = new ArrayList<>();
+        List<long[]> seenResponses = new ArrayList<>();
+        for (Preference p : pairs) {
+          seenPrompts.add(p.dpo.prompt());
+          seenResponses.add(p.dpo.chosen());
+          seenPrompts.add(p.dpo.prompt());
+          seenResponses.add(p.dpo.rejected());
+        }
+        double[] raw = rmScores(rm, seenPrompts, seenResponses);
         double mean = Arrays.stream(raw).average().orElse(0);
         double std = Math.sqrt(Arrays.stream(raw).map(v -> (v - mean) * (v - mean)).average().orElse(1)) + 1e-6;
         out.put("rm_score_std", std);
-        RewardFunction rewardModel = (prompts, responses) -> {
-          List<long[]> sequences = new ArrayList<>();
-          for (int i = 0; i < prompts.size(); i++) {
-            sequences.add(Rollouts.join(prompts.get(i), responses.get(i)));
-          }
-          return rm.score(sequences).stream().mapToDouble(s -> (s.mean() - mean) / std).toArray();
-        };
+        RewardFunction rewardModel = (prompts, responses) ->
+            Arrays.stream(rmScores(rm, prompts, responses)).map(v -> (v - mean) / std).toArray();
         List<TaskPrompt> rlPrompts = task.trainPrompts(4000);
         LoraConfig policyAdapter = LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down");
 
@@ -163,6 +181,7 @@ public final class Quickstart {
         }
         Evaluation ppoEval = evaluate(model, ppo, codec, heldOut, sampling);
         out.put("ppo_gold", ppoEval.gold);
+        out.put("ppo_gold_by_kind", ppoEval.goldByKind);
         out.put("ppo_kl", ppoEval.kl);
 
         // 4. GRPO against the reward model.
@@ -175,6 +194,7 @@ public final class Quickstart {
         }
         Evaluation grpoEval = evaluate(model, grpo, codec, heldOut, sampling);
         out.put("grpo_gold", grpoEval.gold);
+        out.put("grpo_gold_by_kind", grpoEval.goldByKind);
         out.put("grpo_kl", grpoEval.kl);
 
         // 5. DPO on the gold-labelled pairs.
@@ -190,6 +210,7 @@ public final class Quickstart {
         }
         Evaluation dpoEval = evaluate(model, dpo, codec, heldOut, sampling);
         out.put("dpo_gold", dpoEval.gold);
+        out.put("dpo_gold_by_kind", dpoEval.goldByKind);
         out.put("dpo_kl", dpoEval.kl);
         rm.close();
       }
@@ -215,7 +236,31 @@ public final class Quickstart {
 
   private record Preference(TokenPair tokens, DpoExample dpo) {}
 
-  private record Evaluation(double gold, double kl) {}
+  private record Evaluation(double gold, Map<String, Double> goldByKind, double kl) {}
+
+  /** Reward-model scores of responses to their prompts, in chunks (the labelling pass scores 8,000 at once). */
+  private static double[] rmScores(RewardModel rm, List<long[]> prompts, List<long[]> responses) {
+    double[] out = new double[prompts.size()];
+    for (int from = 0; from < prompts.size(); from += GENERATION_CHUNK) {
+      int to = Math.min(prompts.size(), from + GENERATION_CHUNK);
+      List<RewardModel.Score> scores = rm.score(prompts.subList(from, to), responses.subList(from, to));
+      for (int i = from; i < to; i++) {
+        out[i] = scores.get(i - from).mean();
+      }
+    }
+    return out;
+  }
+
+  /** Samples for every prompt, {@link #GENERATION_CHUNK} rows per call (each chunk its own seed). */
+  private static List<Generation> sample(Generator generator, List<long[]> prompts, Adapter adapter,
+      SamplingParams sampling) {
+    List<Generation> out = new ArrayList<>(prompts.size());
+    for (int from = 0; from < prompts.size(); from += GENERATION_CHUNK) {
+      out.addAll(generator.generateIds(prompts.subList(from, Math.min(prompts.size(), from + GENERATION_CHUNK)),
+          adapter, sampling.withSeed(sampling.seed() + from)));
+    }
+    return out;
+  }
 
   private List<long[]> batch(Codec codec, List<TaskPrompt> prompts, int iteration, int size) {
     List<long[]> out = new ArrayList<>();
@@ -234,7 +279,7 @@ public final class Quickstart {
       ids.add(prompt);
       ids.add(prompt);
     }
-    List<Generation> samples = new Generator(model, codec.tokenizer()).generateIds(ids, null, sampling.withSeed(seed));
+    List<Generation> samples = sample(new Generator(model, codec.tokenizer()), ids, null, sampling.withSeed(seed));
     PerfectRater rater = new PerfectRater(seed);
     List<Preference> pairs = new ArrayList<>();
     for (int i = 0; i < prompts.size(); i++) {
@@ -262,10 +307,18 @@ public final class Quickstart {
     for (TaskPrompt p : prompts) {
       ids.add(codec.prompt(task.promptText(p)));
     }
-    List<Generation> samples = new Generator(model, codec.tokenizer())
-        .generateIds(ids, adapter, sampling.withSeed(sampling.seed() + 999));
+    List<Generation> samples = sample(new Generator(model, codec.tokenizer()), ids, adapter,
+        sampling.withSeed(sampling.seed() + 999));
     List<String> texts = samples.stream().map(Generation::text).toList();
     double goldMean = gold.mean(prompts, texts);
+    Map<String, double[]> sums = new TreeMap<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      double[] sum = sums.computeIfAbsent(prompts.get(i).kind().name().toLowerCase(Locale.ROOT), k -> new double[2]);
+      sum[0] += gold.score(prompts.get(i), texts.get(i));
+      sum[1]++;
+    }
+    Map<String, Double> byKind = new LinkedHashMap<>();
+    sums.forEach((kind, sum) -> byKind.put(kind, sum[0] / sum[1]));
     double kl = 0;
     if (adapter != null) {
       List<long[]> responses = samples.stream().map(Generation::tokenIds).toList();
@@ -278,6 +331,6 @@ public final class Quickstart {
       }
       kl /= prompts.size();
     }
-    return new Evaluation(goldMean, kl);
+    return new Evaluation(goldMean, byKind, kl);
   }
 }

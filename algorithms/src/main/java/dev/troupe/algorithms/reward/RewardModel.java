@@ -12,6 +12,7 @@ import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -73,18 +74,29 @@ public final class RewardModel implements AutoCloseable {
 
   /**
    * Rewards for token ids [B, T] (int64) with a padding mask [B, T] (1 = token; null = no padding):
-   * [B] for a single head, [B, K] for an ensemble, owned by ids' manager. With {@link Pooling#LAST_TOKEN} each
-   * row is read at its last real token, t = max{t : mask[t] = 1}, which is sum(mask) − 1 for right padding (the
-   * training layout) and T − 1 for left padding, so both layouts give each row the score it gets
-   * alone; the token sums of the other poolings skip padding, in either layout. Under grad mode the result carries the graph to the head, the adapter and the base.
+   * [B] for a single head, [B, K] for an ensemble, owned by ids' manager. With
+   * {@link Pooling#LAST_TOKEN} each row is read at its last real token, t = max{t : mask[t] = 1},
+   * which is sum(mask) − 1 for right padding (the training layout) and T − 1 for left padding, so
+   * both layouts give each row the score it gets alone; the token sums of the other poolings skip
+   * padding, in either layout. Under grad mode the result carries the graph to the head, the
+   * adapter and the base.
    */
   public NDArray scores(NDArray ids, NDArray mask, boolean training) {
+    return scores(ids, mask, mask, training);
+  }
+
+  /**
+   * As {@link #scores(NDArray, NDArray, boolean)}, with the token sums running only over the
+   * positions where {@code counted} [B, T] is 1 (null = every real token); {@link Pooling#LAST_TOKEN}
+   * ignores it.
+   */
+  public NDArray scores(NDArray ids, NDArray mask, NDArray counted, boolean training) {
     NDManager step = ids.getManager();
     long b = ids.getShape().get(0);
     long t = ids.getShape().get(1);
     NDArray hidden = base.hidden(ids, mask, null, adapter, training); // [B, T, H]
     if (head.pooling() != Pooling.LAST_TOKEN) {
-      NDArray summed = tokenSum(ids, mask, hidden); // [B, K]
+      NDArray summed = tokenSum(ids, counted != null ? counted : mask, hidden); // [B, K]
       return head.members() == 1 ? summed.reshape(b) : summed;
     }
     NDArray last;
@@ -101,11 +113,13 @@ public final class RewardModel implements AutoCloseable {
     return head.members() == 1 ? rewards.reshape(b) : rewards;
   }
 
-  private NDArray tokenSum(NDArray ids, NDArray mask, NDArray hidden) {
-    NDArray real = mask == null ? ids.onesLike().toType(DataType.FLOAT32, false) : mask.toType(DataType.FLOAT32, false);
+  private NDArray tokenSum(NDArray ids, NDArray counted, NDArray hidden) {
+    NDArray real = counted == null
+        ? ids.onesLike().toType(DataType.FLOAT32, false)
+        : counted.toType(DataType.FLOAT32, false);
     NDArray summed = head.apply(hidden).mul(real.expandDims(2)).sum(new int[] {1}); // [B, K]
     if (head.pooling() == Pooling.TOKEN_SUM_LIKELIHOOD) {
-      // log p(token t+1 | tokens ≤ t) wherever token t+1 is real; a select, as padding may hold -∞.
+      // log p(token t+1 | tokens ≤ t) wherever token t+1 counts; a select, as padding may hold -∞.
       NDArray logits = base.logits(hidden.get(new NDIndex(":, :-1, :")));
       NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
       NDArray likelihood = NDArrays.where(real.get(new NDIndex(":, 1:")).gt(0), logps, logps.zerosLike())
@@ -117,7 +131,8 @@ public final class RewardModel implements AutoCloseable {
 
   /**
    * Inference: the reward of each sequence (its token ids, prompt and response), as the ensemble's
-   * mean and spread, in one batch without gradients.
+   * mean and spread, in one batch without gradients. Token sums run over the whole sequence, so
+   * they compare responses to one prompt; {@link #score(List, List)} compares across prompts.
    */
   public List<Score> score(List<long[]> sequences) {
     if (sequences.isEmpty()) {
@@ -128,9 +143,49 @@ public final class RewardModel implements AutoCloseable {
       Batch batch = Batch.rightPadded(step, sequences);
       rewards = scores(batch.ids(), batch.mask(), false).toFloatArray();
     }
+    return summarise(rewards, sequences.size());
+  }
+
+  /**
+   * Inference: the reward of each response to its prompt, in one batch without gradients. With a
+   * token-sum pooling only the response's tokens count: the prompt's own terms (its log-likelihood
+   * above all, tens of nats that vary from prompt to prompt) are the same for every response to it,
+   * tell responses nothing, and would swamp the differences a policy learns from. With
+   * {@link Pooling#LAST_TOKEN} this is {@link #score(List)} of the joined sequences.
+   */
+  public List<Score> score(List<long[]> prompts, List<long[]> responses) {
+    if (prompts.size() != responses.size()) {
+      throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
+    }
+    if (prompts.isEmpty()) {
+      return List.of();
+    }
+    List<long[]> sequences = new ArrayList<>(prompts.size());
+    List<long[]> counted = new ArrayList<>(prompts.size());
+    for (int i = 0; i < prompts.size(); i++) {
+      long[] prompt = prompts.get(i);
+      long[] response = responses.get(i);
+      long[] joined = Arrays.copyOf(prompt, prompt.length + response.length);
+      System.arraycopy(response, 0, joined, prompt.length, response.length);
+      sequences.add(joined);
+      long[] flags = new long[joined.length];
+      Arrays.fill(flags, prompt.length, joined.length, 1L);
+      counted.add(flags);
+    }
+    float[] rewards;
+    try (NDManager step = base.manager().newSubManager(); GradMode ignored = GradMode.disabled()) {
+      Batch batch = Batch.rightPadded(step, sequences);
+      // Padding the flags like the ids: the flag rows have the ids' lengths, so their own mask is the ids'.
+      NDArray countedMask = Batch.rightPadded(step, counted).ids();
+      rewards = scores(batch.ids(), batch.mask(), countedMask, false).toFloatArray();
+    }
+    return summarise(rewards, prompts.size());
+  }
+
+  private List<Score> summarise(float[] rewards, int rows) {
     int k = head.members();
-    List<Score> out = new ArrayList<>(sequences.size());
-    for (int row = 0; row < sequences.size(); row++) {
+    List<Score> out = new ArrayList<>(rows);
+    for (int row = 0; row < rows; row++) {
       double mean = 0;
       for (int j = 0; j < k; j++) {
         mean += rewards[row * k + j];

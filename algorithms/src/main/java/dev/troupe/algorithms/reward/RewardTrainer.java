@@ -182,6 +182,11 @@ public final class RewardTrainer implements AutoCloseable {
    * minibatch. Returns the metrics of every step, in order.
    */
   public List<StepMetrics> train(List<TokenPair> pairs) {
+    return train(pairs, step -> {});
+  }
+
+  /** As {@link #train(List)}, handing each step's metrics to {@code afterStep} as it is taken (progress). */
+  public List<StepMetrics> train(List<TokenPair> pairs, java.util.function.Consumer<StepMetrics> afterStep) {
     if (pairs.isEmpty()) {
       throw new IllegalArgumentException("no pairs to train on");
     }
@@ -190,7 +195,9 @@ public final class RewardTrainer implements AutoCloseable {
     for (int e = 0; e < config.epochs(); e++) {
       Collections.shuffle(order, shuffler);
       for (int from = 0; from < order.size(); from += config.batchSize()) {
-        metrics.add(step(order.subList(from, Math.min(order.size(), from + config.batchSize()))));
+        StepMetrics m = step(order.subList(from, Math.min(order.size(), from + config.batchSize())));
+        metrics.add(m);
+        afterStep.accept(m);
       }
       epoch++;
     }

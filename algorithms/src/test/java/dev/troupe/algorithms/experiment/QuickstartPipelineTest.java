@@ -19,7 +19,7 @@ class QuickstartPipelineTest {
   void everyPhaseRunsAndReportsAFiniteFigure() throws Exception {
     java.util.Set<String> phases = new java.util.TreeSet<>();
     Map<String, Object> results = new Quickstart(Quickstart.Settings.tiny(), (phase, m) -> phases.add(phase)).run(dir);
-    assertTrue(phases.containsAll(List.of("sft", "ppo", "grpo", "dpo")), "phases seen: " + phases);
+    assertTrue(phases.containsAll(List.of("sft", "rm", "ppo", "grpo", "dpo")), "phases seen: " + phases);
     for (String key : List.of("sft_gold", "ppo_gold", "grpo_gold", "dpo_gold")) {
       double v = ((Number) results.get(key)).doubleValue();
       assertTrue(v >= 0 && v <= 1, key + " = " + v + " is not a gold score in [0, 1]");
@@ -28,5 +28,15 @@ class QuickstartPipelineTest {
       assertTrue(Double.isFinite(((Number) results.get(key)).doubleValue()), key + " = " + results.get(key));
     }
     assertTrue(((Number) results.get("rm_pairs")).intValue() > 0, "no labelled pairs");
+    for (String method : List.of("sft", "ppo", "grpo", "dpo")) {
+      @SuppressWarnings("unchecked")
+      Map<String, Double> byKind = (Map<String, Double>) results.get(method + "_gold_by_kind");
+      assertTrue(byKind != null && !byKind.isEmpty(), method + "_gold_by_kind missing: " + results.keySet());
+      // The overall mean is the kinds' means weighted by their shares, so it lies between them.
+      double overall = ((Number) results.get(method + "_gold")).doubleValue();
+      double min = byKind.values().stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+      double max = byKind.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+      assertTrue(min - 1e-9 <= overall && overall <= max + 1e-9, method + ": " + overall + " outside " + byKind);
+    }
   }
 }

@@ -89,7 +89,10 @@ class RmLab {
             ? model.createAdapter("rm", LoraConfig.of(rank, 2 * rank, "q", "k", "v", "o", "gate", "up", "down"), seed) : null;
         boolean margin = Boolean.getBoolean("margin");
         try (RewardModel rm = new RewardModel(model, adapter, RewardHead.random(hidden, 1, dev.troupe.algorithms.reward.Pooling.valueOf(System.getProperty("pooling", "LAST_TOKEN")), seed, root));
-            RewardTrainer trainer = new RewardTrainer(rm, RewardTrainer.Config.of(trainable, 16, lr).withEpochs(epochs).withSeed(seed))) {
+            RewardTrainer trainer = new RewardTrainer(rm, cfg(trainable, lr, epochs, rmPrompts))) {
+          if (Boolean.getBoolean("hasAlpha0")) {
+            rm.head().likelihoodWeight().set(new float[] {Float.parseFloat(System.getProperty("alpha0"))});
+          }
           List<TokenPair> trainPairs = train.stream().map(p -> pair(p, margin)).toList();
           List<TokenPair> testPairs = test.stream().map(p -> pair(p, false)).toList();
           t0 = System.nanoTime();
@@ -235,6 +238,15 @@ class RmLab {
       right += rm[i] + alpha * ll[i] > 0 ? 1 : 0;
     }
     return (double) right / rm.length;
+  }
+
+  RewardTrainer.Config cfg(RewardTrainer.Trainable trainable, double lr, int epochs, int prompts) {
+    RewardTrainer.Config c = RewardTrainer.Config.of(trainable, 16, lr).withEpochs(epochs).withSeed(seed);
+    if (Boolean.getBoolean("cosine")) {
+      long total = (long) epochs * prompts / 2 / 16;
+      c = c.withSchedule(dev.troupe.algorithms.optim.LrSchedule.linearWarmupCosine(lr, total / 20, total, lr / 10));
+    }
+    return c;
   }
 
   TokenPair pair(P p, boolean margin) {
