@@ -105,11 +105,13 @@ public final class RewardModel implements AutoCloseable {
     NDArray real = mask == null ? ids.onesLike().toType(DataType.FLOAT32, false) : mask.toType(DataType.FLOAT32, false);
     NDArray summed = head.apply(hidden).mul(real.expandDims(2)).sum(new int[] {1}); // [B, K]
     if (head.pooling() == Pooling.TOKEN_SUM_LIKELIHOOD) {
-      // log p(token t+1 | tokens ≤ t) wherever token t+1 is real; a select, as padding may hold -∞.
+      // log p(token t+1 | tokens ≤ t) wherever tokens t and t+1 are both real: under left padding
+      // the first real token's target sits at a pad position, and a row alone never predicts its
+      // first token. A select, as padding may hold -∞.
       NDArray logits = base.logits(hidden.get(new NDIndex(":, :-1, :")));
       NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
-      NDArray likelihood = NDArrays.where(real.get(new NDIndex(":, 1:")).gt(0), logps, logps.zerosLike())
-          .sum(new int[] {1}); // [B]
+      NDArray predicted = real.get(new NDIndex(":, :-1")).mul(real.get(new NDIndex(":, 1:"))).gt(0);
+      NDArray likelihood = NDArrays.where(predicted, logps, logps.zerosLike()).sum(new int[] {1}); // [B]
       summed = summed.add(likelihood.expandDims(1).mul(head.likelihoodWeight()));
     }
     return summed;
