@@ -129,7 +129,7 @@ final class TrainCommand implements Callable<Integer> {
     int held = Math.max(1, pairs.size() / 10);
     List<TokenPair> train = pairs.subList(0, pairs.size() - held);
     List<TokenPair> eval = pairs.subList(pairs.size() - held, pairs.size());
-    RewardHead head = RewardHead.random(model.config().hiddenSize(), 1, s.seed(), root);
+    RewardHead head = RewardHead.random(model.config().hiddenSize(), 1, s.rmPooling(), s.seed(), root);
     RewardModel rm = new RewardModel(model, adapter, head);
     try (RewardTrainer trainer = new RewardTrainer(rm, RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER,
         s.batchSize(), s.lr()).withEpochs(s.rmEpochs()).withSeed(s.seed()))) {

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.troupe.algorithms.reward.Pooling;
+import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.hf.HfModel;
 import dev.troupe.model.lora.Adapter;
@@ -55,6 +57,32 @@ class TrainCommandTest {
       float b = adapter.layers().values().iterator().next().b().abs().sum().getFloat();
       assertTrue(b > 0, "B is still zero after training");
     }
+  }
+
+  @Test
+  void rmWithTokenSumLikelihoodPoolingWritesAHeadThatLoadsBackWithItsPooling() throws Exception {
+    Path conf = config("  rm.pooling = token_sum_likelihood\n  optim.lr = 1e-2\n  adapter.targets = [q, v]");
+    Object[] result = ModelCommandTest.troupe("train", "rm", "--config", conf.toString());
+    assertEquals(0, result[0], (String) result[2]);
+    assertTrue(((String) result[1]).contains("held-out accuracy"), (String) result[1]);
+    try (NDManager root = NDManager.newBaseManager();
+        RewardHead head = RewardHead.load(dir.resolve("out/head"), root)) {
+      assertEquals(Pooling.TOKEN_SUM_LIKELIHOOD, head.pooling());
+      // Two of the three pairs train, in one step (batch-size 8, one epoch); Adam's first step moves
+      // α from 1 by exactly lr, so the weight was trained, not just saved.
+      float alpha = head.likelihoodWeight().getFloat(0);
+      assertEquals(1e-2, Math.abs(alpha - 1), 1e-4, "α " + alpha);
+    }
+  }
+
+  @Test
+  void unknownRmPoolingNamesFileLineKeyPathAndTheKnownOnes() throws Exception {
+    Path conf = config("  rm { pooling = mean }");
+    Object[] result = ModelCommandTest.troupe("train", "rm", "--config", conf.toString());
+    assertEquals(2, result[0]);
+    String err = (String) result[2];
+    assertTrue(err.contains("train.conf:5") && err.contains("troupe.train.rm.pooling") && err.contains("'mean'")
+        && err.contains("last_token, token_sum, token_sum_likelihood"), err);
   }
 
   @Test

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigParseOptions;
+import dev.troupe.algorithms.reward.Pooling;
 import dev.troupe.model.lora.LoraConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,8 +14,9 @@ import java.util.Locale;
 /** A single-process training run read from a HOCON file under {@code troupe.train}, checked strictly. */
 public record TrainSettings(Algorithm algorithm, Path model, String quantize, Path output, long seed, int steps,
     int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm, Path trainData,
-    String dataFormat, String badRows, double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Path rewardModel,
-    int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize, double grpoBeta) {
+    String dataFormat, String badRows, double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling,
+    Path rewardModel, int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize,
+    double grpoBeta) {
 
   /** The algorithms `troupe train` runs. */
   public enum Algorithm {
@@ -62,7 +64,8 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
           positive(c, "batch-size", file), c.getString("prompt-format"), adapter, c.getDouble("optim.lr"),
           c.getDouble("optim.max-grad-norm"), path(c, "data.train", base, file), c.getString("data.format"),
           c.getString("data.bad-rows"), c.getDouble("dpo.beta"), c.getDouble("dpo.label-smoothing"),
-          positive(c, "rm.epochs", file), c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
+          positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
+          c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
           positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"),
           c.getDouble("ppo.kl-coef"), positive(c, "ppo.epochs", file), positive(c, "grpo.group-size", file),
           c.getDouble("grpo.beta"));
@@ -76,6 +79,15 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
       throw new IllegalArgumentException(file + ": " + SECTION + "." + key + " is required");
     }
     return base.resolve(c.getString(key));
+  }
+
+  private static Pooling pooling(Config c, String key) {
+    try {
+      return Pooling.parse(c.getString(key));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key + ": "
+          + e.getMessage(), e);
+    }
   }
 
   private static int positive(Config c, String key, Path file) {

@@ -1,6 +1,8 @@
 package dev.troupe.algorithms.reward;
 
+import java.util.Arrays;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
 /**
  * Where a {@link RewardModel} reads a sequence's reward from its trunk's hidden states.
@@ -19,11 +21,12 @@ public enum Pooling {
    */
   TOKEN_SUM,
   /**
-   * {@link #TOKEN_SUM} plus α · log p(response | prompt) under the trunk's own language-model head,
-   * α learned per member. A trunk fine-tuned on demonstrations already knows which continuation is
-   * likely right (the plain log-likelihood of the SFT model orders the quickstart's pairs correctly
-   * 76 % of the time); this lets the reward model use that knowledge instead of relearning it from
-   * a few thousand labels.
+   * {@link #TOKEN_SUM} plus α · log p(sequence) under the trunk's own language-model head (each real
+   * token after the first given those before it; between two responses to one prompt only the
+   * response's share, log p(response | prompt), differs), α learned per member. A trunk fine-tuned
+   * on demonstrations already knows which continuation is likely right (the plain log-likelihood of
+   * the SFT model orders the quickstart's pairs correctly 76 % of the time); this lets the reward
+   * model use that knowledge instead of relearning it from a few thousand labels.
    */
   TOKEN_SUM_LIKELIHOOD;
 
@@ -39,7 +42,7 @@ public enum Pooling {
         return p;
       }
     }
-    throw new IllegalArgumentException("unknown pooling '" + key + "' (expected last_token, token_sum or "
-        + "token_sum_likelihood)");
+    throw new IllegalArgumentException("unknown pooling '" + key + "' (expected one of: "
+        + Arrays.stream(values()).map(Pooling::key).collect(Collectors.joining(", ")) + ")");
   }
 }

@@ -96,7 +96,7 @@ public final class RewardModel implements AutoCloseable {
     long t = ids.getShape().get(1);
     NDArray hidden = base.hidden(ids, mask, null, adapter, training); // [B, T, H]
     if (head.pooling() != Pooling.LAST_TOKEN) {
-      NDArray summed = tokenSum(ids, counted != null ? counted : mask, hidden); // [B, K]
+      NDArray summed = tokenSum(ids, mask, counted != null ? counted : mask, hidden); // [B, K]
       return head.members() == 1 ? summed.reshape(b) : summed;
     }
     NDArray last;
@@ -113,17 +113,18 @@ public final class RewardModel implements AutoCloseable {
     return head.members() == 1 ? rewards.reshape(b) : rewards;
   }
 
-  private NDArray tokenSum(NDArray ids, NDArray counted, NDArray hidden) {
-    NDArray real = counted == null
-        ? ids.onesLike().toType(DataType.FLOAT32, false)
-        : counted.toType(DataType.FLOAT32, false);
-    NDArray summed = head.apply(hidden).mul(real.expandDims(2)).sum(new int[] {1}); // [B, K]
+  private NDArray tokenSum(NDArray ids, NDArray mask, NDArray counted, NDArray hidden) {
+    NDArray real = mask == null ? ids.onesLike().toType(DataType.FLOAT32, false) : mask.toType(DataType.FLOAT32, false);
+    NDArray counts = counted == null ? real : counted.toType(DataType.FLOAT32, false);
+    NDArray summed = head.apply(hidden).mul(counts.expandDims(2)).sum(new int[] {1}); // [B, K]
     if (head.pooling() == Pooling.TOKEN_SUM_LIKELIHOOD) {
-      // log p(token t+1 | tokens ≤ t) wherever token t+1 counts; a select, as padding may hold -∞.
+      // log p(token t+1 | tokens ≤ t) wherever token t is real and token t+1 counts: under left
+      // padding the first real token's target sits at a pad position, and a row alone never
+      // predicts its first token. A select, as padding may hold -∞.
       NDArray logits = base.logits(hidden.get(new NDIndex(":, :-1, :")));
       NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
-      NDArray likelihood = NDArrays.where(real.get(new NDIndex(":, 1:")).gt(0), logps, logps.zerosLike())
-          .sum(new int[] {1}); // [B]
+      NDArray predicted = real.get(new NDIndex(":, :-1")).mul(counts.get(new NDIndex(":, 1:"))).gt(0);
+      NDArray likelihood = NDArrays.where(predicted, logps, logps.zerosLike()).sum(new int[] {1}); // [B]
       summed = summed.add(likelihood.expandDims(1).mul(head.likelihoodWeight()));
     }
     return summed;
