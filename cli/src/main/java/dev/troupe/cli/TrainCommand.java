@@ -36,7 +36,6 @@ import dev.troupe.model.transformer.CausalLm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -176,13 +175,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     Adapter rmAdapter = model.register(PeftAdapters.load(s.rewardModel().resolve("adapter"), "reward-model", model));
     RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.load(s.rewardModel().resolve("head"), root));
-    RewardFunction reward = (ps, rs) -> {
-      List<long[]> seqs = new ArrayList<>();
-      for (int i = 0; i < ps.size(); i++) {
-        seqs.add(Rollouts.join(ps.get(i), rs.get(i)));
-      }
-      return rm.score(seqs).stream().mapToDouble(RewardModel.Score::mean).toArray();
-    };
+    RewardFunction reward = rm.rewardFunction();
     SamplingParams sampling = new SamplingParams(s.maxNewTokens(), s.temperature(), 0, 1.0, s.seed(),
         List.of(), List.of());
     try (ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {

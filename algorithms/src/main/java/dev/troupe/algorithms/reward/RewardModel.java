@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
@@ -181,6 +182,14 @@ public final class RewardModel implements AutoCloseable {
       rewards = scores(batch.ids(), batch.mask(), countedMask, false).toFloatArray();
     }
     return summarise(rewards, prompts.size());
+  }
+
+  /**
+   * This model as the reward a policy learner maximises: the ensemble mean of
+   * {@link #score(List, List)}, so a token-sum pooling counts only the response.
+   */
+  public RewardFunction rewardFunction() {
+    return (prompts, responses) -> score(prompts, responses).stream().mapToDouble(Score::mean).toArray();
   }
 
   private List<Score> summarise(float[] rewards, int rows) {

@@ -64,6 +64,41 @@ class RewardPoolingTest {
     return adapter;
   }
 
+  /**
+   * A causal trunk gives a prompt's tokens the same states whatever follows, so a response's own
+   * share of a token sum is the joined sequence's score less the prompt's score alone; that share
+   * is what score(prompts, responses) returns, and it carries the first response token's log-prob.
+   */
+  @ParameterizedTest
+  @EnumSource(value = Pooling.class, names = {"TOKEN_SUM", "TOKEN_SUM_LIKELIHOOD"})
+  void responseScoresAreTheJoinedScoreLessThePromptsOwn(Pooling pooling) {
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm base = CausalLm.random(Fixtures.tinyLlama(VOCAB), 4, root);
+        RewardModel model = new RewardModel(base, perturbedAdapter(base), RewardHead.random(HIDDEN, 1, pooling, 8, root))) {
+      if (pooling == Pooling.TOKEN_SUM_LIKELIHOOD) {
+        model.head().likelihoodWeight().set(new float[] {0.7f});
+      }
+      List<long[]> prompts = List.of(new long[] {1, 17, 42}, new long[] {1, 5}, new long[] {1, 33, 33, 90});
+      List<long[]> responses = List.of(new long[] {8, 2}, new long[] {9, 13, 40, 2, 88}, new long[] {12});
+      List<long[]> joined = new ArrayList<>();
+      for (int i = 0; i < prompts.size(); i++) {
+        long[] row = Arrays.copyOf(prompts.get(i), prompts.get(i).length + responses.get(i).length);
+        System.arraycopy(responses.get(i), 0, row, prompts.get(i).length, responses.get(i).length);
+        joined.add(row);
+      }
+      List<RewardModel.Score> whole = model.score(joined);
+      List<RewardModel.Score> promptAlone = model.score(prompts);
+      List<RewardModel.Score> response = model.score(prompts, responses);
+      for (int i = 0; i < prompts.size(); i++) {
+        double expected = whole.get(i).mean() - promptAlone.get(i).mean();
+        LOG.info("{} row {}: joined {} - prompt {} = {}, response score {}", pooling, i, whole.get(i).mean(),
+            promptAlone.get(i).mean(), expected, response.get(i).mean());
+        assertEquals(expected, response.get(i).mean(), 1e-4, pooling + " row " + i);
+        assertTrue(Math.abs(promptAlone.get(i).mean()) > 1e-3, "the prompt's own share is not zero, so the test can fail");
+      }
+    }
+  }
+
   @ParameterizedTest
   @EnumSource(value = Pooling.class, names = {"TOKEN_SUM", "TOKEN_SUM_LIKELIHOOD"})
   void eachRowScoresTheSameAloneAndInRightOrLeftPaddedBatches(Pooling pooling) {

@@ -10,8 +10,6 @@ import dev.troupe.algorithms.ppo.PpoConfig;
 import dev.troupe.algorithms.ppo.PpoTrainer;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.reward.RewardModel;
-import dev.troupe.algorithms.rollout.RewardFunction;
-import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
@@ -129,7 +127,7 @@ public final class AlgorithmsBenchmark {
     List<Metrics> iterations = new ArrayList<>();
     try (RewardModel rewardModel = new RewardModel(model, rewardAdapter,
             RewardHead.random(settings.config().hiddenSize(), 1, 4, model.manager()));
-        PpoTrainer trainer = new PpoTrainer(model, policy, PPO, scoresOf(rewardModel), LR, MAX_GRAD_NORM, 6)) {
+        PpoTrainer trainer = new PpoTrainer(model, policy, PPO, rewardModel.rewardFunction(), LR, MAX_GRAD_NORM, 6)) {
       SplittableRandom random = new SplittableRandom(7);
       for (int i = 0; i <= settings.measuredSteps(); i++) {
         progress.accept(i == 0 ? "ppo iteration (warm-up)" : "ppo iteration " + i + "/" + settings.measuredSteps());
@@ -220,17 +218,6 @@ public final class AlgorithmsBenchmark {
     r.put("dpo_reference_mfu", mfu(referenceFlops, reference, roofline));
     r.put("dpo_update_mfu", mfu(updateFlops, update, roofline));
     r.put("dpo_step_mfu", mfu(referenceFlops + updateFlops, m.get(MetricNames.TIME_STEP), roofline));
-  }
-
-  /** The reward model as PPO sees it: the score of prompt + response. */
-  private static RewardFunction scoresOf(RewardModel rewardModel) {
-    return (prompts, responses) -> {
-      List<long[]> sequences = new ArrayList<>();
-      for (int i = 0; i < prompts.size(); i++) {
-        sequences.add(Rollouts.join(prompts.get(i), responses.get(i)));
-      }
-      return rewardModel.score(sequences).stream().mapToDouble(RewardModel.Score::mean).toArray();
-    };
   }
 
   private List<long[]> randomRows(SplittableRandom random, int rows, int length) {
