@@ -33,26 +33,50 @@ final class ExperimentCommand {
       Quickstart.Settings settings = (tiny ? Quickstart.Settings.tiny() : Quickstart.Settings.defaults()).withSeed(seed);
       Path dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("troupe-quickstart");
       String[] phase = {""};
-      int[] steps = {0};
+      ProgressBar[] bar = {null};
       Map<String, Object> results = new Quickstart(settings, (p, m) -> {
         if (!p.equals(phase[0])) {
-          if (!phase[0].isEmpty()) {
-            System.err.println();
+          if (bar[0] != null) {
+            bar[0].close();
           }
+          bar[0] = new ProgressBar(p, plannedSteps(settings, p));
           phase[0] = p;
-          steps[0] = 0;
         }
-        steps[0]++;
-        String shown = m.contains("loss") ? String.format("loss %.3f", m.get("loss"))
-            : m.contains("objective/scores") ? String.format("reward %.3f", m.get("objective/scores")) : "";
-        System.err.printf("\r%-5s step %4d  %s          ", p, steps[0], shown);
+        bar[0].step(m.contains("loss") ? String.format("loss %.3f", m.get("loss"))
+            : m.contains("objective/scores") ? String.format("reward %.3f", m.get("objective/scores")) : "");
       }).run(dir);
-      System.err.println();
+      if (bar[0] != null) {
+        bar[0].close();
+      }
       BenchCommand.printTable(results);
+      double sft = ((Number) results.get("sft_gold")).doubleValue();
+      System.out.printf("%nheld-out gold score (hidden scorer, 0-1): SFT %.3f", sft);
+      for (String method : new String[] {"ppo", "grpo", "dpo"}) {
+        double gold = ((Number) results.get(method + "_gold")).doubleValue();
+        System.out.printf(", %s %.3f (%+.3f, KL %.2f)", method.toUpperCase(java.util.Locale.ROOT), gold, gold - sft,
+            ((Number) results.get(method + "_kl")).doubleValue());
+      }
+      System.out.printf("; reward model agrees with gold on %.0f%% of held-out pairs%n",
+          100 * ((Number) results.get("rm_accuracy")).doubleValue());
       if (json) {
         System.out.println(new ObjectMapper().writeValueAsString(results));
       }
       return 0;
+    }
+
+    /**
+     * Steps each phase will take; the reward model's depends on how many pairs the rater does not
+     * tie, about half of the prompts, so its bar is an estimate.
+     */
+    private static long plannedSteps(Quickstart.Settings settings, String phase) {
+      return switch (phase) {
+        case "sft" -> settings.sftSteps();
+        case "rm" -> (long) settings.rmEpochs() * Math.max(1, settings.rmPrompts() / 2 / 16);
+        case "ppo" -> settings.ppoIterations();
+        case "grpo" -> settings.grpoIterations();
+        case "dpo" -> settings.dpoSteps();
+        default -> 1;
+      };
     }
   }
 }

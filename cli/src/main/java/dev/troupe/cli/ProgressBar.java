@@ -36,7 +36,7 @@ final class ProgressBar implements AutoCloseable {
       return;
     }
     lastDraw = now;
-    int filled = (int) (WIDTH * done / total);
+    int filled = (int) Math.min(WIDTH, WIDTH * done / total); // an estimated total may be passed
     double seconds = (now - start) / 1e9;
     String rate = seconds > 0 ? String.format("%.1f/s", done / seconds) : "";
     out.printf("\r%-18s [%s%s] %d/%d %s %s", label, "#".repeat(filled), ".".repeat(WIDTH - filled),
