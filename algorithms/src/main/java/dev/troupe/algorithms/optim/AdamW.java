@@ -150,6 +150,10 @@ public final class AdamW implements AutoCloseable {
    * saw, when it was called since the last step).
    */
   public StepResult step(double lr) {
+    if (!(lr >= 0) || Double.isInfinite(lr)) {
+      // A NaN rate (a broken schedule) would write NaN into every weight: refuse before touching any.
+      throw new IllegalArgumentException("learning rate must be a finite number >= 0, got " + lr);
+    }
     try (NDManager scratch = manager.newSubManager()) {
       List<NDArray> grads = gradients(scratch);
       double norm = clipPending ? clippedFrom : globalNorm(grads);

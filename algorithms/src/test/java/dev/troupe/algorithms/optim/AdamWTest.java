@@ -3,6 +3,7 @@ package dev.troupe.algorithms.optim;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -23,6 +24,26 @@ class AdamWTest {
   /** f(w1, w2) = (w1 - 3)² + 10·(w2 + 1)²: two parameters with gradients of very different scale. */
   private static NDArray quadratic(NDArray w1, NDArray w2) {
     return w1.sub(3).square().sum().add(w2.add(1).square().sum().mul(10));
+  }
+
+  @Test
+  void aNanOrInfiniteLearningRateIsRefusedBeforeAnyWeightChanges() {
+    try (NDManager root = NDManager.newBaseManager()) {
+      NDArray w1 = leaf(root, 1.0f);
+      NDArray w2 = leaf(root, 0.5f);
+      try (AdamW optimizer = new AdamW(List.of(w1, w2), AdamWConfig.defaults())) {
+        backward(root, () -> quadratic(w1, w2));
+        for (double bad : new double[] {Double.NaN, Double.POSITIVE_INFINITY, -1e-3}) {
+          IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> optimizer.step(bad));
+          assertTrue(e.getMessage().contains("learning rate"), e.getMessage());
+        }
+        assertEquals(1.0f, w1.getFloat());
+        assertEquals(0.5f, w2.getFloat());
+        assertEquals(0, optimizer.stepCount());
+        assertFalse(optimizer.step(0.1).skipped(), "the gradient was kept and a good rate still steps");
+        assertTrue(w1.getFloat() > 1.0f, "w1 moved toward 3: " + w1.getFloat());
+      }
+    }
   }
 
   @Test
