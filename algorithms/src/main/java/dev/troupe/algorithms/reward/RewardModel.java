@@ -177,7 +177,7 @@ public final class RewardModel implements AutoCloseable {
     float[] rewards;
     try (NDManager step = base.manager().newSubManager(); GradMode ignored = GradMode.disabled()) {
       Batch batch = Batch.rightPadded(step, sequences);
-      // Padding the flags like the ids: the flag rows have the ids' lengths, so their own mask is the ids'.
+      // The flag rows, right-padded with zeros like the ids, mark the response tokens of each row.
       NDArray countedMask = Batch.rightPadded(step, counted).ids();
       rewards = scores(batch.ids(), batch.mask(), countedMask, false).toFloatArray();
     }
