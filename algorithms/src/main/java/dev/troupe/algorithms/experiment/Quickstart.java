@@ -201,9 +201,7 @@ public final class Quickstart {
           }
         }
         Evaluation ppoEval = evaluate(model, ppo, codec, heldOut, sampling);
-        out.put("ppo_gold", ppoEval.gold);
-        out.put("ppo_gold_by_kind", ppoEval.goldByKind);
-        out.put("ppo_kl", ppoEval.kl);
+        ppoEval.reportAs("ppo", out);
 
         // 4. GRPO against the reward model.
         Adapter grpo = model.createAdapter("grpo", policyAdapter, settings.seed() + 20);
@@ -214,9 +212,7 @@ public final class Quickstart {
           }
         }
         Evaluation grpoEval = evaluate(model, grpo, codec, heldOut, sampling);
-        out.put("grpo_gold", grpoEval.gold);
-        out.put("grpo_gold_by_kind", grpoEval.goldByKind);
-        out.put("grpo_kl", grpoEval.kl);
+        grpoEval.reportAs("grpo", out);
 
         // 5. DPO on the gold-labelled pairs.
         Adapter dpo = model.createAdapter("dpo", policyAdapter, settings.seed() + 30);
@@ -230,9 +226,7 @@ public final class Quickstart {
           }
         }
         Evaluation dpoEval = evaluate(model, dpo, codec, heldOut, sampling);
-        out.put("dpo_gold", dpoEval.gold);
-        out.put("dpo_gold_by_kind", dpoEval.goldByKind);
-        out.put("dpo_kl", dpoEval.kl);
+        dpoEval.reportAs("dpo", out);
         rm.close();
       }
     }
@@ -257,7 +251,14 @@ public final class Quickstart {
 
   private record Preference(TokenPair tokens, DpoExample dpo) {}
 
-  private record Evaluation(double gold, Map<String, Double> goldByKind, double kl) {}
+  private record Evaluation(double gold, Map<String, Double> goldByKind, double kl) {
+    /** {@code <method>_gold}, {@code <method>_gold_by_kind} and {@code <method>_kl}. */
+    void reportAs(String method, Map<String, Object> out) {
+      out.put(method + "_gold", gold);
+      out.put(method + "_gold_by_kind", goldByKind);
+      out.put(method + "_kl", kl);
+    }
+  }
 
   /** Sample standard deviation (n − 1). */
   private static double standardDeviation(double[] values) {
@@ -337,13 +338,16 @@ public final class Quickstart {
     List<Generation> samples = sample(new Generator(model, codec.tokenizer()), ids, adapter,
         sampling.withSeed(sampling.seed() + 999));
     List<String> texts = samples.stream().map(Generation::text).toList();
-    double goldMean = gold.mean(prompts, texts);
+    double total = 0;
     Map<String, double[]> sums = new TreeMap<>();
     for (int i = 0; i < prompts.size(); i++) {
+      double score = gold.score(prompts.get(i), texts.get(i));
       double[] sum = sums.computeIfAbsent(prompts.get(i).kind().name().toLowerCase(Locale.ROOT), k -> new double[2]);
-      sum[0] += gold.score(prompts.get(i), texts.get(i));
+      sum[0] += score;
       sum[1]++;
+      total += score;
     }
+    double goldMean = total / prompts.size();
     Map<String, Double> byKind = new LinkedHashMap<>();
     sums.forEach((kind, sum) -> byKind.put(kind, sum[0] / sum[1]));
     double kl = 0;

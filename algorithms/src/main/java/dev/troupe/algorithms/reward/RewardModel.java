@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
@@ -167,8 +168,7 @@ public final class RewardModel implements AutoCloseable {
     for (int i = 0; i < prompts.size(); i++) {
       long[] prompt = prompts.get(i);
       long[] response = responses.get(i);
-      long[] joined = Arrays.copyOf(prompt, prompt.length + response.length);
-      System.arraycopy(response, 0, joined, prompt.length, response.length);
+      long[] joined = Rollouts.join(prompt, response);
       sequences.add(joined);
       long[] flags = new long[joined.length];
       Arrays.fill(flags, prompt.length, joined.length, 1L);
