@@ -8,6 +8,7 @@ import dev.troupe.algorithms.metrics.LossOutput;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 
 /** The preference losses of DPO, IPO and conservative DPO over a batch of (chosen, rejected) pairs. */
 @SuppressWarnings("try") // GradMode scopes are opened for their effect
@@ -48,15 +49,15 @@ public final class DpoLoss {
     NDArray h = policyChosenLogps.sub(policyRejectedLogps).sub(refChosenLogps.sub(refRejectedLogps));
     // −log σ(x) = softplus(−x), computed without overflow for large |x|.
     NDArray losses = switch (config.lossType()) {
-      case SIGMOID -> softPlus(h.mul(-beta));
-      case CDPO -> softPlus(h.mul(-beta)).mul((float) (1 - config.labelSmoothing()))
-          .add(softPlus(h.mul(beta)).mul((float) config.labelSmoothing()));
+      case SIGMOID -> softPlus(Ops.mul(h, -beta));
+      case CDPO -> Ops.mul(softPlus(Ops.mul(h, -beta)), (float) (1 - config.labelSmoothing()))
+          .add(Ops.mul(softPlus(Ops.mul(h, beta)), (float) config.labelSmoothing()));
       case IPO -> h.sub(1f / (2 * beta)).square();
     };
     NDArray loss = losses.mean();
     try (GradMode ignored = GradMode.disabled()) {
-      NDArray chosenRewards = policyChosenLogps.sub(refChosenLogps).mul(beta);
-      NDArray rejectedRewards = policyRejectedLogps.sub(refRejectedLogps).mul(beta);
+      NDArray chosenRewards = Ops.mul(policyChosenLogps.sub(refChosenLogps), beta);
+      NDArray rejectedRewards = Ops.mul(policyRejectedLogps.sub(refRejectedLogps), beta);
       Metrics metrics = new Metrics()
           .put(MetricNames.REWARDS_CHOSEN, chosenRewards.mean().getFloat())
           .put(MetricNames.REWARDS_REJECTED, rejectedRewards.mean().getFloat())

@@ -3,6 +3,7 @@ package dev.troupe.algorithms.dpo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
+import dev.troupe.model.autograd.Ops;
 
 /** A response's log-probability from its per-token log-probs: the sum (DPO) or the per-token mean (IPO). */
 public final class SequenceLogps {
@@ -18,7 +19,7 @@ public final class SequenceLogps {
   /** [B]: the sum divided by the number of response tokens (0 for a row without any). */
   public static NDArray mean(NDArray tokenLogProbs, NDArray mask) {
     NDArray m = checked(tokenLogProbs, mask);
-    return sum(tokenLogProbs, m).div(m.sum(new int[] {1}).maximum(1f));
+    return sum(tokenLogProbs, m).div(Ops.maximum(m.sum(new int[] {1}), 1));
   }
 
   private static NDArray checked(NDArray tokenLogProbs, NDArray mask) {

@@ -3,6 +3,7 @@ package dev.troupe.algorithms.grpo;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Critic-free advantages from a group of responses to the same prompt: one scalar per response,
@@ -35,7 +36,7 @@ public final class GroupAdvantages {
     NDArray groups = grouped(rewards, groupSize);
     NDArray centred = groups.sub(groups.mean(new int[] {1}, true));
     if (scaleByStd) {
-      NDArray std = centred.square().sum(new int[] {1}, true).div(groupSize - 1f).sqrt();
+      NDArray std = Ops.div(centred.square().sum(new int[] {1}, true), groupSize - 1f).sqrt();
       centred = centred.div(std.add((float) eps));
     }
     return centred.reshape(rewards.getShape());
@@ -53,7 +54,7 @@ public final class GroupAdvantages {
    */
   public static NDArray rloo(NDArray rewards, int groupSize) {
     NDArray groups = grouped(rewards, groupSize);
-    NDArray baseline = groups.sum(new int[] {1}, true).sub(groups).div(groupSize - 1f);
+    NDArray baseline = Ops.div(groups.sum(new int[] {1}, true).sub(groups), groupSize - 1f);
     return groups.sub(baseline).reshape(rewards.getShape());
   }
 

@@ -8,6 +8,7 @@ import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.ppo.Masked;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 
 /** GRPO's clipped objective with a per-token KL penalty to the reference policy, as a loss. */
 @SuppressWarnings("try") // GradMode scopes are opened for their effect
@@ -61,9 +62,9 @@ public final class GrpoLoss {
     if (beta != 0) {
       NDArray d = Masked.zeroed(refLogProbs.sub(logProbs), m);
       klPerToken = d.exp().sub(d).sub(1f);
-      objective = objective.sub(klPerToken.mul((float) beta));
+      objective = objective.sub(Ops.mul(klPerToken, (float) beta));
     }
-    NDArray tokens = m.sum(new int[] {1}).maximum(1f);
+    NDArray tokens = Ops.maximum(m.sum(new int[] {1}), 1);
     NDArray loss = perSequenceMean(objective, m, tokens).mean().neg();
     try (GradMode ignored = GradMode.disabled()) {
       Metrics metrics = new Metrics().put(MetricNames.LOSS, loss.getFloat());

@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Adam with decoupled weight decay (Loshchilov &amp; Hutter 2019, "Decoupled Weight Decay
@@ -186,15 +187,15 @@ public final class AdamW implements AutoCloseable {
     double b1 = config.beta1();
     double b2 = config.beta2();
     // Moments in place; the right-hand sides start from g, so they belong to the scratch manager.
-    mi.muli(b1).addi(g.mul(1 - b1));
-    vi.muli(b2).addi(g.square().muli(1 - b2));
+    Ops.muli(mi, b1).addi(Ops.mul(g, 1 - b1));
+    Ops.muli(vi, b2).addi(Ops.muli(g.square(), 1 - b2));
     double bias1 = 1 - Math.pow(b1, t);
     double bias2 = 1 - Math.pow(b2, t);
     // Results of ops on m and v would join the optimizer's manager: move them to scratch at once.
-    NDArray denom = scratch(vi.sqrt(), scratch).divi(Math.sqrt(bias2)).addi(config.eps());
-    NDArray adam = scratch(mi.div(denom), scratch).muli(lr / bias1);
+    NDArray denom = Ops.divi(scratch(vi.sqrt(), scratch), Math.sqrt(bias2)).addi(config.eps());
+    NDArray adam = Ops.muli(scratch(mi.div(denom), scratch), lr / bias1);
     if (config.weightDecay() > 0) {
-      p.muli(1 - lr * config.weightDecay());
+      Ops.muli(p, 1 - lr * config.weightDecay());
     }
     p.subi(adam);
   }
@@ -224,7 +225,7 @@ public final class AdamW implements AutoCloseable {
         try (GradMode ignored = GradMode.disabled()) {
           for (NDArray g : grads) {
             if (g != null) {
-              g.muli(coefficient); // g shares storage with the parameter's .grad
+              Ops.muli(g, coefficient); // g shares storage with the parameter's .grad
             }
           }
         }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Reductions over the response tokens of [B, T] tensors picked by a mask (1 = response token,
@@ -25,7 +26,7 @@ public final class Masked {
 
   /** Σ x·m / Σ m over all elements: a scalar (0 when the mask is all 0). */
   public static NDArray mean(NDArray x, NDArray mask) {
-    return zeroed(x, mask).sum().div(asFloat(mask).sum().maximum(1f));
+    return zeroed(x, mask).sum().div(Ops.maximum(asFloat(mask).sum(), 1));
   }
 
   /**
@@ -40,7 +41,7 @@ public final class Masked {
     }
     NDArray centred = x.sub(mean(x, mask));
     NDArray variance = mean(centred.square(), mask);
-    return unbiased ? variance.mul(n / (n - 1)) : variance;
+    return unbiased ? Ops.mul(variance, n / (n - 1.0)) : variance;
   }
 
   /** The mask as fp32 (1/0), whatever its type (bool, int, float). */

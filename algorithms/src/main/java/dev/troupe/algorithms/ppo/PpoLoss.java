@@ -6,6 +6,7 @@ import dev.troupe.algorithms.metrics.LossOutput;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * PPO's three losses over the response tokens of a minibatch, [B, T] tensors with a [B, T] mask
@@ -77,7 +78,7 @@ public final class PpoLoss {
     NDArray vClipped = v.sub(old).clip(-clipRangeValue, clipRangeValue).add(old);
     NDArray unclipped = v.sub(r).square();
     NDArray clipped = vClipped.sub(r).square();
-    NDArray loss = Masked.mean(unclipped.maximum(clipped), mask).mul(0.5f);
+    NDArray loss = Ops.mul(Masked.mean(unclipped.maximum(clipped), mask), 0.5);
     try (GradMode ignored = GradMode.disabled()) {
       Metrics metrics = new Metrics()
           .put(MetricNames.LOSS_VALUE, loss.getFloat())
@@ -110,10 +111,10 @@ public final class PpoLoss {
    * off), with all their metrics and loss/total.
    */
   public static LossOutput total(LossOutput policy, LossOutput value, LossOutput entropy, PpoConfig config) {
-    NDArray loss = policy.loss().add(value.loss().mul((float) config.vfCoef()));
+    NDArray loss = policy.loss().add(Ops.mul(value.loss(), (float) config.vfCoef()));
     Metrics metrics = policy.metrics().copy().merge(value.metrics());
     if (entropy != null) {
-      loss = loss.add(entropy.loss().mul((float) config.entropyCoef()));
+      loss = loss.add(Ops.mul(entropy.loss(), (float) config.entropyCoef()));
       metrics.merge(entropy.metrics());
     }
     return new LossOutput(loss, metrics.put(MetricNames.LOSS_TOTAL, loss.getFloat()));

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 
 /** The per-token reward PPO optimises: the sequence score, minus a KL penalty to the reference policy. */
 @SuppressWarnings("try") // the GradMode scope is opened for its effect
@@ -58,7 +59,7 @@ public final class Rewards {
       }
       NDArray atLast = positions.expandDims(0).eq(last).toType(DataType.FLOAT32, false);
       NDArray scoreFloat = scores.toType(DataType.FLOAT32, false);
-      NDArray rewards = klPerToken.mul(-beta).add(atLast.mul(scoreFloat.expandDims(1)));
+      NDArray rewards = Ops.mul(klPerToken, -beta).add(atLast.mul(scoreFloat.expandDims(1)));
       NDArray kl = klPerToken.sum(new int[] {1});
       double meanKl = kl.mean().getFloat();
       double meanScore = scoreFloat.mean().getFloat();

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * The pairwise reward-model loss of the Bradley–Terry preference model (Bradley &amp; Terry 1952,
@@ -97,7 +98,7 @@ public final class BradleyTerryLoss {
     NDArray loss = weightedMean(perPair, weights);
     if (centerCoefficient > 0) {
       NDArray centring = weightedMean(chosenScores.add(rejectedScores).square(), weights);
-      loss = loss.add(centring.mul((float) centerCoefficient));
+      loss = loss.add(Ops.mul(centring, centerCoefficient));
     }
     return metrics(loss, chosenScores, rejectedScores);
   }
@@ -108,7 +109,7 @@ public final class BradleyTerryLoss {
       return values.mean();
     }
     // A member that drew no pair of this batch contributes 0 (Σw clamped to 1), not NaN.
-    return values.mul(weights).sum(new int[] {0}).div(weights.sum(new int[] {0}).maximum(1f)).mean();
+    return values.mul(weights).sum(new int[] {0}).div(Ops.maximum(weights.sum(new int[] {0}), 1)).mean();
   }
 
   private static Output metrics(NDArray loss, NDArray chosenScores, NDArray rejectedScores) {

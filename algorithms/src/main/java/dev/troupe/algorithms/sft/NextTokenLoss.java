@@ -2,6 +2,7 @@ package dev.troupe.algorithms.sft;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import dev.troupe.model.autograd.Ops;
 
 /** Language-modelling cross-entropy: mean negative log-likelihood of each next token that is real. */
 public final class NextTokenLoss {
@@ -18,6 +19,6 @@ public final class NextTokenLoss {
     NDArray targets = ids.get(new NDIndex(":, 1:")).expandDims(-1);
     NDArray tokenLogProbs = logProbs.gather(targets, -1).squeeze(-1); // [B, T-1]
     NDArray counted = lossMask.get(new NDIndex(":, 1:"));
-    return tokenLogProbs.mul(counted).sum().neg().div(counted.sum().maximum(1f));
+    return tokenLogProbs.mul(counted).sum().neg().div(Ops.maximum(counted.sum(), 1));
   }
 }

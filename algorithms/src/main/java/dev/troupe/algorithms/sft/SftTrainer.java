@@ -224,7 +224,7 @@ public final class SftTrainer {
   private static void restore(List<NDArray> params, List<NDArray> saved) {
     try (GradMode ignored = GradMode.disabled()) {
       for (int i = 0; i < params.size(); i++) {
-        params.get(i).muli(0).addi(saved.get(i));
+        Ops.muli(params.get(i), 0).addi(saved.get(i));
       }
     }
   }

@@ -3,13 +3,25 @@ package dev.troupe.model.autograd;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
 
 /**
- * The few tensor ops the model needs whose result must belong to the activation's manager, not the
- * weight's: DJL attaches a result to its first operand's manager, so {@code w.transpose()} on a
- * long-lived weight would leak into the weight's manager on every call.
+ * The few tensor ops the model needs that DJL gets wrong for training.
+ *
+ * <p>Manager ownership: DJL attaches a result to its first operand's manager, so {@code
+ * w.transpose()} on a long-lived weight would leak into the weight's manager on every call.
+ *
+ * <p>Scalar operands: DJL's {@code mul(Number)}, {@code div(Number)}, {@code pow(Number)}, {@code
+ * maximum(Number)} and {@code minimum(Number)} wrap the number in a tensor over a Java direct buffer
+ * ({@code torch::from_blob}) and close it on return. Autograd keeps that tensor for backward (the
+ * gradient of {@code x * s} is {@code grad * s}), but once the garbage collector frees the buffer
+ * backward reads freed memory: a gradient that differs run to run, sometimes NaN or 1e37, while the
+ * forward pass is exact. The overloads here take the number as a tensor torch allocated itself.
+ * {@code NumberOperandAuditTest} keeps DJL's overloads out of the project's code.
  */
 public final class Ops {
   private Ops() {}
@@ -31,5 +43,60 @@ public final class Ops {
    */
   public static NDArray copyInto(NDArray source, DataType type, NDManager into) {
     return into.zeros(source.getShape(), type).addi(source);
+  }
+
+  /** x · s. */
+  public static NDArray mul(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.mul(scalar);
+    }
+  }
+
+  /** x ← x · s, in place; returns x. */
+  public static NDArray muli(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.muli(scalar);
+    }
+  }
+
+  /** x / s. */
+  public static NDArray div(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.div(scalar);
+    }
+  }
+
+  /** x ← x / s, in place; returns x. */
+  public static NDArray divi(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.divi(scalar);
+    }
+  }
+
+  /** x raised to the power s, elementwise. */
+  public static NDArray pow(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.pow(scalar);
+    }
+  }
+
+  /** max(x, s), elementwise. */
+  public static NDArray maximum(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.maximum(scalar);
+    }
+  }
+
+  /** min(x, s), elementwise. */
+  public static NDArray minimum(NDArray x, double s) {
+    try (NDArray scalar = scalarLike(x, s)) {
+      return x.minimum(scalar);
+    }
+  }
+
+  /** A 0-d tensor holding s, of x's type and device, in memory torch owns (see the class comment). */
+  private static NDArray scalarLike(NDArray x, double s) {
+    return JniUtils.full((PtNDManager) x.getManager(), new Shape(), s, x.getDataType(), x.getDevice(),
+        SparseFormat.DENSE);
   }
 }

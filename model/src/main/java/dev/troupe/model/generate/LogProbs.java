@@ -9,6 +9,7 @@ import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.List;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Per-token log-probs of given responses under the model (with an adapter, or none for the
@@ -22,7 +23,7 @@ public final class LogProbs {
    * owned by the logits' manager. Differentiable when computed under grad mode.
    */
   public static NDArray ofTargets(NDArray logits, NDArray targets, double temperature) {
-    NDArray scaled = temperature == 1.0 ? logits : logits.div(temperature);
+    NDArray scaled = temperature == 1.0 ? logits : Ops.div(logits, temperature);
     return scaled.logSoftmax(-1).gather(targets.expandDims(-1), -1).squeeze(-1);
   }
 

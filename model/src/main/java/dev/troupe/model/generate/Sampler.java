@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.util.SplittableRandom;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Picks the next token of every row on the device. Only one uniform number per row crosses from
@@ -30,7 +31,7 @@ final class Sampler {
       NDArray logProbs = logits.logSoftmax(1).gather(ids.expandDims(1), 1).squeeze(1);
       return new NDList(ids, logProbs);
     }
-    NDArray scaled = logits.div(params.temperature());
+    NDArray scaled = Ops.div(logits, params.temperature());
     NDArray logProbsAll = scaled.logSoftmax(1);
     NDArray candidates;
     NDArray candidateIds = null;
@@ -46,7 +47,7 @@ final class Sampler {
         NDArray rank = step.arange(0, (int) vocab).reshape(1, vocab);
         drop = drop.logicalOr(rank.gte(params.topK()));
       }
-      candidates = candidates.sub(drop.toType(DataType.FLOAT32, false).muli(1e30f));
+      candidates = candidates.sub(Ops.muli(drop.toType(DataType.FLOAT32, false), 1e30));
     } else if (params.topK() > 0 && params.topK() < vocab) {
       NDList top = scaled.topK(params.topK(), 1, true, false);
       candidates = top.get(0);
@@ -61,7 +62,7 @@ final class Sampler {
       u[i] = (float) random.nextDouble();
     }
     NDArray threshold = step.create(u, new Shape(batch, 1)).mul(cdf.get(":, -1:"));
-    NDArray index = cdf.lt(threshold).sum(new int[] {1}).minimum(cdf.getShape().get(1) - 1)
+    NDArray index = Ops.minimum(cdf.lt(threshold).sum(new int[] {1}), cdf.getShape().get(1) - 1)
         .toType(DataType.INT64, false).expandDims(1);
     NDArray ids = candidateIds == null ? index : candidateIds.gather(index, 1);
     NDArray logProbs = logProbsAll.gather(ids, 1).squeeze(1);

@@ -77,7 +77,7 @@ public final class LoraLayer {
    */
   NDArray apply(NDArray x, NDArray baseOut, FrozenWeight base, boolean training) {
     NDArray input = training && dropout > 0 ? x.getNDArrayInternal().dropout(x, (float) dropout, true).head() : x;
-    NDArray update = Ops.linear(Ops.linear(input, a, null), b, null).muli(scaling);
+    NDArray update = Ops.muli(Ops.linear(Ops.linear(input, a, null), b, null), scaling);
     if (magnitude == null) {
       return baseOut.add(update);
     }
@@ -91,9 +91,9 @@ public final class LoraLayer {
     bDetached.attach(manager);
     NDArray aDetached = a.stopGradient();
     aDetached.attach(manager);
-    NDArray merged = base.dense(manager).addi(bDetached.matMul(aDetached).muli(scaling));
+    NDArray merged = base.dense(manager).addi(Ops.muli(bDetached.matMul(aDetached), scaling));
     // The per-call norm comes first so the quotient belongs to the per-call manager, not m's.
-    return merged.norm(new int[] {1}).pow(-1).mul(magnitude);
+    return Ops.pow(merged.norm(new int[] {1}), -1).mul(magnitude);
   }
 
   /** The dense update s·B·A [out, in] (for merging), owned by {@code manager}. */
@@ -102,6 +102,6 @@ public final class LoraLayer {
     bCopy.attach(manager);
     NDArray aCopy = a.duplicate();
     aCopy.attach(manager);
-    return bCopy.matMul(aCopy).muli(scaling);
+    return Ops.muli(bCopy.matMul(aCopy), scaling);
   }
 }

@@ -23,7 +23,7 @@ public final class Int8Weight implements FrozenWeight {
     Quantizer.requireMatrix(weight);
     try (NDManager scratch = owner.newSubManager()) {
       NDArray w = Quantizer.copyInto(weight, DataType.FLOAT32, scratch);
-      NDArray scales = w.abs().max(new int[] {1}, true).divi(127f);
+      NDArray scales = Ops.divi(w.abs().max(new int[] {1}, true), 127);
       // An all-zero row has scale 0: divide it by 1 instead, its codes are 0 either way.
       NDArray divisor = scales.add(scales.eq(0f).toType(DataType.FLOAT32, false));
       NDArray codes = w.div(divisor).round().clip(-127, 127).toType(DataType.INT8, false);

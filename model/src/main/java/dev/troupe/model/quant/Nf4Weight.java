@@ -79,7 +79,7 @@ public final class Nf4Weight implements FrozenWeight {
         codes.addi(normalized.gt(midpoint).toType(DataType.INT32, false));
       }
       NDArray pairs = codes.reshape(padded / 2, 2);
-      NDArray packed = pairs.get(":, 0").mul(16).add(pairs.get(":, 1")).toType(DataType.UINT8, false);
+      NDArray packed = Ops.mul(pairs.get(":, 0"), 16).add(pairs.get(":, 1")).toType(DataType.UINT8, false);
       packed.attach(owner);
 
       DoubleQuantized scales = DoubleQuantized.of(absmax.toFloatArray());

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.lora.AdaptedLinear;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Causal self-attention with grouped-query heads: queries of a group share one key/value head,
@@ -66,10 +67,8 @@ final class Attention implements AutoCloseable {
     int group = heads / kvHeads;
     // [B, kv, group, T, hd] x [B, kv, 1, hd, S] -> [B, kv, group, T, S]
     NDArray q5 = query.reshape(b, kvHeads, group, t, hd);
-    NDArray scores = q5.matMul(key.expandDims(2).transpose(0, 1, 2, 4, 3))
-        .toType(DataType.FLOAT32, false)
-        .muli(1.0 / Math.sqrt(hd))
-        .addi(pass.attentionBias());
+    NDArray logits = q5.matMul(key.expandDims(2).transpose(0, 1, 2, 4, 3)).toType(DataType.FLOAT32, false);
+    NDArray scores = Ops.muli(logits, 1.0 / Math.sqrt(hd)).addi(pass.attentionBias());
     NDArray weights = scores.softmax(-1).toType(value.getDataType(), false);
     NDArray context = weights.matMul(value.expandDims(2))
         .reshape(b, heads, t, hd)

@@ -204,7 +204,7 @@ public final class CausalLm implements AutoCloseable {
     NDArray positions;
     NDArray valid;
     if (cache == null) {
-      positions = mask32.cumSum(1).subi(1).maximum(0).toType(DataType.INT64, false);
+      positions = Ops.maximum(mask32.cumSum(1).subi(1), 0).toType(DataType.INT64, false);
       valid = mask32;
     } else {
       positions = cache.admit(mask32, step);
@@ -245,7 +245,7 @@ public final class CausalLm implements AutoCloseable {
     NDArray cols = step.arange(0, s).reshape(1, s);
     NDArray causal = cols.lte(rows); // [T, S]
     NDArray allowed = valid.gt(0.5f).expandDims(1).logicalAnd(causal.expandDims(0)); // [B, T, S]
-    return allowed.toType(DataType.FLOAT32, false).subi(1).muli(1e9f).expandDims(1).expandDims(1);
+    return Ops.muli(allowed.toType(DataType.FLOAT32, false).subi(1), 1e9).expandDims(1).expandDims(1);
   }
 
   // ---- adapters ---------------------------------------------------------------------------

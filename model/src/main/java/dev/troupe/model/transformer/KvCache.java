@@ -6,6 +6,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.troupe.model.config.ModelConfig;
+import dev.troupe.model.autograd.Ops;
 
 /**
  * Keys and values of every layer for a batch being decoded, preallocated to a capacity so a step
@@ -60,7 +61,7 @@ public final class KvCache implements AutoCloseable {
     valid.set(new NDIndex(":, {}:{}", length, length + t), mask);
     NDArray before = counts.expandDims(1);
     before.attach(step);
-    NDArray positions = mask.cumSum(1).addi(before).subi(1).maximum(0).toType(DataType.INT64, false);
+    NDArray positions = Ops.maximum(mask.cumSum(1).addi(before).subi(1), 0).toType(DataType.INT64, false);
     counts.addi(mask.sum(new int[] {1}));
     return positions;
   }

@@ -2,6 +2,7 @@ package dev.troupe.model.transformer;
 
 import ai.djl.ndarray.NDArray;
 import dev.troupe.model.lora.AdaptedLinear;
+import dev.troupe.model.autograd.Ops;
 
 /** The feed-forward part of a block: SwiGLU (Llama) or GELU-tanh (GPT-2). */
 final class Mlp implements AutoCloseable {
@@ -30,8 +31,10 @@ final class Mlp implements AutoCloseable {
 
   /** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
   private static NDArray geluTanh(NDArray x) {
-    NDArray inner = x.pow(3).muli(0.044715).addi(x).muli(SQRT_2_OVER_PI);
-    return inner.tanh().add(1).muli(x).muli(0.5); // tanh keeps its output for backward: no in-place on it
+    // In place only on results that backward does not read: pow and tanh keep their outputs, and an
+    // in-place multiply by x would have to keep the value it overwrites.
+    NDArray inner = Ops.muli(Ops.mul(x.square().mul(x), 0.044715).addi(x), SQRT_2_OVER_PI);
+    return Ops.muli(inner.tanh().add(1).mul(x), 0.5);
   }
 
   void forEachLinear(java.util.function.Consumer<AdaptedLinear> action) {
