@@ -2,6 +2,7 @@ package dev.troupe.algorithms;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
@@ -143,12 +144,9 @@ class TinyModelMemorisesTextTest {
       }
     }
     AdamW.StepResult result = optimizer.step();
-    if (result.skipped()) {
-      // Seen once in CI (never locally, in 20 runs): a non-finite gradient that AdamW refused, as it
-      // must. One refused step of 300 does not change what the test is about; a pattern would.
-      LOG.warn("step {} skipped: loss {}, gradient norm {}", optimizer.skippedSteps(), loss, result.gradNorm());
-    }
-    assertTrue(optimizer.skippedSteps() <= 2, "AdamW refused " + optimizer.skippedSteps() + " steps (non-finite gradient)");
+    // Once seen in CI: a NaN gradient under a finite loss. It was autograd reading a scalar operand
+    // the garbage collector had freed (see Ops); no step of a clean run is ever refused.
+    assertFalse(result.skipped(), "AdamW refused a step: loss " + loss + ", gradient norm " + result.gradNorm());
     return loss;
   }
 

@@ -16,29 +16,28 @@ import org.slf4j.LoggerFactory;
  * policy by a margin well outside the noise, at a small KL to it. About 6 minutes on 2 cores, the
  * suite's longest test by far, and its point.
  *
- * <p>The bounds come from seeds 1, 2 and 3 of this code (BENCHMARKS.md, "Quickstart"). Gains over
- * SFT were +0.029 to +0.070 (PPO +0.047 / +0.066 / +0.029, GRPO +0.062 / +0.060 / +0.036, DPO +0.070
- * / +0.065 / +0.043), KL 0.15 to 0.45 nats, while the gold mean of one policy resampled with other
- * seeds moved by a standard deviation of 0.004 to 0.014: every gain was 3.8 to 8 of its own run's
- * standard deviations. Each gain must exceed both 0.02 and two standard deviations as measured in
- * the same run (not three: a standard deviation taken from five samples is itself uncertain by about
- * a third, and three would fail on that spread alone). The reward model's held-out
- * accuracy was 0.93, 0.84 and 0.82 (and 0.86 and 0.84 in two more seed-1 runs: CPU training is
- * not bit-reproducible from run to run, so the SFT policy and everything after it vary; the second
- * of those gave the smallest seed-1 gains, PPO +0.031, GRPO +0.042, DPO +0.044; a fourth, 0.86,
- * with PPO +0.032 against a standard deviation of 0.008). The issue's
- * bar is 0.85, met on average but not on every seed; this test asserts 0.80, below every run seen,
- * so that it checks the reward model learned the task without failing on that spread.
+ * <p>The bounds come from seeds 1, 2 and 3 of this code (BENCHMARKS.md, "Quickstart"); runs are
+ * bit-reproducible, so each seed is one number on a given machine. Gains over SFT were +0.025 to
+ * +0.067 (PPO +0.032 / +0.061 / +0.025, GRPO +0.035 / +0.053 / +0.037, DPO +0.042 / +0.067 / +0.043),
+ * KL 0.15 to 0.58 nats, while the gold mean of one policy resampled with other seeds moved by a
+ * standard deviation of 0.004 to 0.015: every run's smallest gain was 3.6 to 7 of its own standard
+ * deviations. Each gain must exceed both 0.02 and two standard deviations as measured in the same
+ * run (not three: a standard deviation taken from five samples is itself uncertain by about a
+ * third). The reward model's held-out accuracy, on about 2,000 pairs (±0.008), was 0.864 on seed 1,
+ * 0.829 and 0.808 on seeds 2 and 3. The issue's bar is 0.85: seed 1, the seed run here, clears it,
+ * the others do not. This test asserts 0.83, four standard errors under seed 1's figure, because
+ * another CPU's arithmetic (a different kernel, a different rounding) makes a different run, whose
+ * accuracy is a fresh draw; the figure is logged on every run.
  */
 class QuickstartAlignmentTest {
   private static final Logger LOG = LoggerFactory.getLogger(QuickstartAlignmentTest.class);
 
-  /** Below every run seen (0.82–0.93); the bar, 0.85, is reported, not asserted (see above). */
-  private static final double MIN_RM_ACCURACY = 0.80;
+  /** Seed 1 gives 0.864 on ~2,000 pairs; the bar, 0.85, is reported, not asserted (see above). */
+  private static final double MIN_RM_ACCURACY = 0.83;
   /** Every method's gold gain over SFT must exceed this and two evaluation standard deviations. */
   private static final double MIN_GAIN = 0.02;
   private static final double NOISE_MULTIPLE = 2;
-  /** Nats per response: each method stays near the SFT policy it started from (seen: 0.15–0.45). */
+  /** Nats per response: each method stays near the SFT policy it started from (seen: 0.15–0.58). */
   private static final double MAX_KL = 1.0;
 
   @TempDir Path dir;
@@ -48,6 +47,8 @@ class QuickstartAlignmentTest {
     Map<String, Object> results = new Quickstart(Quickstart.Settings.defaults(), (phase, metrics) -> {}).run(dir);
     LOG.info("quickstart seed 1: {}", results);
     double rmAccuracy = number(results, "rm_accuracy");
+    LOG.info("reward model held-out accuracy {} on {} pairs ({} the issue's bar of 0.85)", rmAccuracy,
+        results.get("rm_heldout_pairs"), rmAccuracy >= 0.85 ? "meets" : "misses");
     assertTrue(rmAccuracy >= MIN_RM_ACCURACY, "reward model held-out accuracy " + rmAccuracy);
     double sft = number(results, "sft_gold");
     double noise = number(results, "sft_gold_resampled_std");

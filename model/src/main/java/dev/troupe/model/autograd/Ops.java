@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.jni.JniUtils;
+import java.util.function.BinaryOperator;
 
 /**
  * The few tensor ops the model needs that DJL gets wrong for training.
@@ -47,50 +48,43 @@ public final class Ops {
 
   /** x · s. */
   public static NDArray mul(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.mul(scalar);
-    }
+    return withScalar(x, s, NDArray::mul);
   }
 
   /** x ← x · s, in place; returns x. */
   public static NDArray muli(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.muli(scalar);
-    }
+    return withScalar(x, s, NDArray::muli);
   }
 
   /** x / s. */
   public static NDArray div(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.div(scalar);
-    }
+    return withScalar(x, s, NDArray::div);
   }
 
   /** x ← x / s, in place; returns x. */
   public static NDArray divi(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.divi(scalar);
-    }
+    return withScalar(x, s, NDArray::divi);
   }
 
   /** x raised to the power s, elementwise. */
   public static NDArray pow(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.pow(scalar);
-    }
+    return withScalar(x, s, NDArray::pow);
   }
 
   /** max(x, s), elementwise. */
   public static NDArray maximum(NDArray x, double s) {
-    try (NDArray scalar = scalarLike(x, s)) {
-      return x.maximum(scalar);
-    }
+    return withScalar(x, s, NDArray::maximum);
   }
 
   /** min(x, s), elementwise. */
   public static NDArray minimum(NDArray x, double s) {
+    return withScalar(x, s, NDArray::minimum);
+  }
+
+  /** op(x, s) with s as a tensor torch owns, closed on return (autograd keeps its own reference). */
+  private static NDArray withScalar(NDArray x, double s, BinaryOperator<NDArray> op) {
     try (NDArray scalar = scalarLike(x, s)) {
-      return x.minimum(scalar);
+      return op.apply(x, scalar);
     }
   }
 
