@@ -1,5 +1,13 @@
 package dev.troupe.algorithms.grpo;
 
+import static dev.troupe.algorithms.TargetTokenTask.EVALUATION;
+import static dev.troupe.algorithms.TargetTokenTask.HELD_OUT;
+import static dev.troupe.algorithms.TargetTokenTask.LR;
+import static dev.troupe.algorithms.TargetTokenTask.REWARD;
+import static dev.troupe.algorithms.TargetTokenTask.TARGET;
+import static dev.troupe.algorithms.TargetTokenTask.TRAINING;
+import static dev.troupe.algorithms.TargetTokenTask.VOCAB;
+import static dev.troupe.algorithms.TargetTokenTask.adapter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,13 +17,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
 import dev.troupe.algorithms.Fixtures.Samples;
+import dev.troupe.algorithms.TargetTokenTask;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.model.generate.LogProbs;
-import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
-import dev.troupe.model.lora.LoraConfig;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,30 +33,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/**
- * GRPO and RLOO on a tiny random Llama over an 8-token vocabulary, rewarded by a rule (the fraction
- * of response tokens equal to {@link #TARGET}); why 8 tokens is explained in PpoTrainerTest.
- */
+/** GRPO and RLOO on {@link dev.troupe.algorithms.TargetTokenTask}. */
 class GrpoTrainerTest {
   private static final Logger LOG = LoggerFactory.getLogger(GrpoTrainerTest.class);
-  private static final int VOCAB = 8;
-  private static final long TARGET = 3;
   private static final int GROUP = 8;
-  private static final RewardFunction REWARD = Fixtures.fractionOf(TARGET);
-  private static final double LR = 1e-2;
-  /** 8 response tokens: no EOS in the config, so every response has exactly this length. */
-  private static final SamplingParams TRAINING = SamplingParams.sample(8, 1.0, 5);
-  /** Held out: other prompts and another seed than any training batch. */
-  private static final List<long[]> HELD_OUT = Fixtures.randomPrompts(64, 4, VOCAB, 99);
-  private static final SamplingParams EVALUATION = SamplingParams.sample(8, 1.0, 7);
 
   /** 4 prompts a batch, each sampled {@link #GROUP} times. */
   private static List<long[]> batch(int iteration) {
-    return Fixtures.randomPrompts(4, 4, VOCAB, 1000 + iteration);
-  }
-
-  private static Adapter adapter(CausalLm model) {
-    return model.createAdapter("grpo", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 2);
+    return TargetTokenTask.batch(iteration, 4);
   }
 
   /** TRL's GRPO defaults (clip 0.2, β 0.04) with groups of 8 and {@code updates} passes over each batch. */
@@ -64,7 +55,7 @@ class GrpoTrainerTest {
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
       Samples base = Fixtures.sample(model, null, HELD_OUT, EVALUATION, REWARD);
       List<float[]> referenceBefore = referenceLogps(model);
-      Adapter adapter = adapter(model);
+      Adapter adapter = adapter(model, "grpo");
       List<Metrics> history = new ArrayList<>();
       long start = System.nanoTime();
       try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(advantage, 1), REWARD, LR, 1.0)) {
@@ -103,7 +94,7 @@ class GrpoTrainerTest {
         MetricNames.POLICY_CLIPFRAC, "grad_norm", MetricNames.OPTIM_SKIPPED_STEPS);
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
-        GrpoTrainer trainer = new GrpoTrainer(model, adapter(model), config(GrpoConfig.Advantage.GRPO, 1), recorded,
+        GrpoTrainer trainer = new GrpoTrainer(model, adapter(model, "grpo"), config(GrpoConfig.Advantage.GRPO, 1), recorded,
             LR, 1.0)) {
       for (int i = 0; i < 2; i++) {
         List<long[]> prompts = batch(i);
@@ -146,7 +137,7 @@ class GrpoTrainerTest {
     int updates = 2;
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
-      Adapter adapter = adapter(model);
+      Adapter adapter = adapter(model, "grpo");
       try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(GrpoConfig.Advantage.GRPO, updates),
           sometimesNaN, LR, 1.0)) {
         trainer.iteration(batch(0), TRAINING, LR);
@@ -183,7 +174,7 @@ class GrpoTrainerTest {
   void iterationsLeaveTheModelAndAdapterManagersTheSameSize() {
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
-      Adapter adapter = adapter(model);
+      Adapter adapter = adapter(model, "grpo");
       try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(GrpoConfig.Advantage.RLOO, 3), REWARD, LR,
           1.0)) {
         trainer.iteration(batch(0), TRAINING, LR);

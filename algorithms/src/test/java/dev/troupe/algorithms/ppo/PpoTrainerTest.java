@@ -1,5 +1,13 @@
 package dev.troupe.algorithms.ppo;
 
+import static dev.troupe.algorithms.TargetTokenTask.EVALUATION;
+import static dev.troupe.algorithms.TargetTokenTask.HELD_OUT;
+import static dev.troupe.algorithms.TargetTokenTask.LR;
+import static dev.troupe.algorithms.TargetTokenTask.REWARD;
+import static dev.troupe.algorithms.TargetTokenTask.TARGET;
+import static dev.troupe.algorithms.TargetTokenTask.TRAINING;
+import static dev.troupe.algorithms.TargetTokenTask.VOCAB;
+import static dev.troupe.algorithms.TargetTokenTask.adapter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,14 +16,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
 import dev.troupe.algorithms.Fixtures.Samples;
+import dev.troupe.algorithms.TargetTokenTask;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.model.generate.LogProbs;
-import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
-import dev.troupe.model.lora.LoraConfig;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,31 +31,12 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/**
- * PPO on a tiny random Llama over an 8-token vocabulary, rewarded by a rule (the fraction of
- * response tokens equal to {@link #TARGET}). The vocabulary is small on purpose: a LoRA adapter over
- * a random base can move each logit by only about ±1.3 (the frozen head's rows have norm
- * 0.02·√64, see TinyModelMemorisesTextTest), which over 8 tokens is room enough to triple a
- * token's probability and over 258 bytes is not.
- */
+/** PPO on {@link dev.troupe.algorithms.TargetTokenTask}. */
 class PpoTrainerTest {
   private static final Logger LOG = LoggerFactory.getLogger(PpoTrainerTest.class);
-  private static final int VOCAB = 8;
-  private static final long TARGET = 3;
-  private static final RewardFunction REWARD = Fixtures.fractionOf(TARGET);
-  private static final double LR = 1e-2;
-  /** 8 response tokens: no EOS in the config, so every response has exactly this length. */
-  private static final SamplingParams TRAINING = SamplingParams.sample(8, 1.0, 5);
-  /** Held out: other prompts and another seed than any training batch. */
-  private static final List<long[]> HELD_OUT = Fixtures.randomPrompts(64, 4, VOCAB, 99);
-  private static final SamplingParams EVALUATION = SamplingParams.sample(8, 1.0, 7);
 
   private static List<long[]> batch(int iteration) {
-    return Fixtures.randomPrompts(16, 4, VOCAB, 1000 + iteration);
-  }
-
-  private static Adapter adapter(CausalLm model, String name) {
-    return model.createAdapter(name, LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 2);
+    return TargetTokenTask.batch(iteration, 16);
   }
 
   /** TRL's defaults but {@code epochs} passes over each batch, KL coefficient {@code beta} (fixed). */
