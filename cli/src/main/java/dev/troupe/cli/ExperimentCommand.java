@@ -2,6 +2,7 @@ package dev.troupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.troupe.algorithms.experiment.Quickstart;
+import dev.troupe.algorithms.metrics.Metrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -32,18 +33,21 @@ final class ExperimentCommand {
     public Integer call() throws Exception {
       Quickstart.Settings settings = (tiny ? Quickstart.Settings.tiny() : Quickstart.Settings.defaults()).withSeed(seed);
       Path dir = out != null ? Files.createDirectories(out) : Files.createTempDirectory("troupe-quickstart");
-      String[] phase = {""};
       ProgressBar[] bar = {null};
-      Map<String, Object> results = new Quickstart(settings, (p, m) -> {
-        if (!p.equals(phase[0])) {
+      Map<String, Object> results = new Quickstart(settings, new Quickstart.Progress() {
+        @Override
+        public void phaseStarted(String phase, long plannedSteps) {
           if (bar[0] != null) {
             bar[0].close();
           }
-          bar[0] = new ProgressBar(p, plannedSteps(settings, p));
-          phase[0] = p;
+          bar[0] = new ProgressBar(phase, plannedSteps);
         }
-        bar[0].step(m.contains("loss") ? String.format("loss %.3f", m.get("loss"))
-            : m.contains("objective/scores") ? String.format("reward %.3f", m.get("objective/scores")) : "");
+
+        @Override
+        public void step(String phase, Metrics m) {
+          bar[0].step(m.contains("loss") ? String.format("loss %.3f", m.get("loss"))
+              : m.contains("objective/scores") ? String.format("reward %.3f", m.get("objective/scores")) : "");
+        }
       }).run(dir);
       if (bar[0] != null) {
         bar[0].close();
@@ -62,21 +66,6 @@ final class ExperimentCommand {
         System.out.println(new ObjectMapper().writeValueAsString(results));
       }
       return 0;
-    }
-
-    /**
-     * Steps each phase will take; the reward model's depends on how many pairs the rater does not
-     * tie, about half of the prompts, so its bar is an estimate.
-     */
-    private static long plannedSteps(Quickstart.Settings settings, String phase) {
-      return switch (phase) {
-        case "sft" -> settings.sftSteps();
-        case "rm" -> (long) settings.rmEpochs() * Math.max(1, settings.rmPrompts() / 2 / 16);
-        case "ppo" -> settings.ppoIterations();
-        case "grpo" -> settings.grpoIterations();
-        case "dpo" -> settings.dpoSteps();
-        default -> 1;
-      };
     }
   }
 }

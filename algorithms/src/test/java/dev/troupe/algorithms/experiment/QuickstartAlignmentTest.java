@@ -13,31 +13,29 @@ import org.slf4j.LoggerFactory;
 /**
  * The quickstart at its documented size, seed 1: the reward model agrees with the hidden gold
  * scorer on held-out pairs, and PPO, GRPO and DPO each raise the held-out gold score over the SFT
- * policy by a margin well outside the noise, at a small KL to it. About 6 minutes on 2 cores, the
+ * policy by a margin well outside the noise, at a small KL to it. About 7 minutes on 2 cores, the
  * suite's longest test by far, and its point.
  *
  * <p>The bounds come from seeds 1, 2 and 3 of this code (BENCHMARKS.md, "Quickstart"); runs are
- * bit-reproducible, so each seed is one number on a given machine. Gains over SFT were +0.025 to
- * +0.067 (PPO +0.032 / +0.061 / +0.025, GRPO +0.035 / +0.053 / +0.037, DPO +0.042 / +0.067 / +0.043),
- * KL 0.15 to 0.58 nats, while the gold mean of one policy resampled with other seeds moved by a
- * standard deviation of 0.004 to 0.015: every run's smallest gain was 3.6 to 7 of its own standard
- * deviations. Each gain must exceed both 0.02 and two standard deviations as measured in the same
+ * bit-reproducible, so each seed is one number on a given machine. Gains over SFT were +0.038 to
+ * +0.082 (PPO +0.055 / +0.050 / +0.042, GRPO +0.082 / +0.067 / +0.060, DPO +0.072 / +0.038 / +0.044),
+ * KL 0.18 to 0.74 nats, while the gold mean of one policy resampled with other seeds moved by a
+ * standard deviation of 0.006 to 0.009: every run's smallest gain was 4 to 9 of its own standard
+ * deviations. Each gain must exceed both 0.03 and two standard deviations as measured in the same
  * run (not three: a standard deviation taken from five samples is itself uncertain by about a
- * third). The reward model's held-out accuracy, on about 2,000 pairs (±0.008), was 0.864 on seed 1,
- * 0.829 and 0.808 on seeds 2 and 3. The issue's bar is 0.85: seed 1, the seed run here, clears it,
- * the others do not. This test asserts 0.83, four standard errors under seed 1's figure, because
- * another CPU's arithmetic (a different kernel, a different rounding) makes a different run, whose
- * accuracy is a fresh draw; the figure is logged on every run.
+ * third). The reward model's held-out accuracy, on 2,300 to 2,500 pairs (±0.007), was 0.945, 0.932 and
+ * 0.882 on seeds 1–3: the issue's bar of 0.85 is asserted as it stands, since another CPU's
+ * arithmetic makes a different run (a fresh draw) and the worst seed clears it by five standard errors.
  */
 class QuickstartAlignmentTest {
   private static final Logger LOG = LoggerFactory.getLogger(QuickstartAlignmentTest.class);
 
-  /** Seed 1 gives 0.864 on ~2,000 pairs; the bar, 0.85, is reported, not asserted (see above). */
-  private static final double MIN_RM_ACCURACY = 0.83;
+  /** The bar; seeds 1–3 give 0.945, 0.932, 0.882 on 2,300–2,500 pairs. */
+  private static final double MIN_RM_ACCURACY = 0.85;
   /** Every method's gold gain over SFT must exceed this and two evaluation standard deviations. */
-  private static final double MIN_GAIN = 0.02;
+  private static final double MIN_GAIN = 0.03;
   private static final double NOISE_MULTIPLE = 2;
-  /** Nats per response: each method stays near the SFT policy it started from (seen: 0.15–0.58). */
+  /** Nats per response: each method stays near the SFT policy it started from (seen: 0.18–0.74). */
   private static final double MAX_KL = 1.0;
 
   @TempDir Path dir;
@@ -47,8 +45,7 @@ class QuickstartAlignmentTest {
     Map<String, Object> results = new Quickstart(Quickstart.Settings.defaults(), (phase, metrics) -> {}).run(dir);
     LOG.info("quickstart seed 1: {}", results);
     double rmAccuracy = number(results, "rm_accuracy");
-    LOG.info("reward model held-out accuracy {} on {} pairs ({} the issue's bar of 0.85)", rmAccuracy,
-        results.get("rm_heldout_pairs"), rmAccuracy >= 0.85 ? "meets" : "misses");
+    LOG.info("reward model held-out accuracy {} on {} pairs", rmAccuracy, results.get("rm_heldout_pairs"));
     assertTrue(rmAccuracy >= MIN_RM_ACCURACY, "reward model held-out accuracy " + rmAccuracy);
     double sft = number(results, "sft_gold");
     double noise = number(results, "sft_gold_resampled_std");

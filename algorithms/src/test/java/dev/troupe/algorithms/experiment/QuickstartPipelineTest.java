@@ -1,8 +1,12 @@
 package dev.troupe.algorithms.experiment;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.troupe.algorithms.metrics.Metrics;
+
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -16,10 +20,24 @@ class QuickstartPipelineTest {
   @TempDir Path dir;
 
   @Test
-  void everyPhaseRunsAndReportsAFiniteFigure() throws Exception {
-    java.util.Set<String> phases = new java.util.TreeSet<>();
-    Map<String, Object> results = new Quickstart(Quickstart.Settings.tiny(), (phase, m) -> phases.add(phase)).run(dir);
-    assertTrue(phases.containsAll(List.of("sft", "rm", "ppo", "grpo", "dpo")), "phases seen: " + phases);
+  void everyPhaseRunsAsPlannedAndReportsAFiniteFigure() throws Exception {
+    Map<String, Long> planned = new LinkedHashMap<>();
+    Map<String, Long> taken = new LinkedHashMap<>();
+    Map<String, Object> results = new Quickstart(Quickstart.Settings.tiny(), new Quickstart.Progress() {
+      @Override
+      public void phaseStarted(String phase, long plannedSteps) {
+        planned.put(phase, plannedSteps);
+      }
+
+      @Override
+      public void step(String phase, Metrics metrics) {
+        assertTrue(planned.containsKey(phase), "a step of " + phase + " before the phase started");
+        taken.merge(phase, 1L, Long::sum);
+      }
+    }).run(dir);
+    assertEquals(List.of("sft", "rm", "ppo", "grpo", "dpo"), List.copyOf(planned.keySet()));
+    // The progress bars' totals: exact, the reward model's too, though its pair count is known only at run time.
+    assertEquals(planned, taken);
     for (String key : List.of("sft_gold", "ppo_gold", "grpo_gold", "dpo_gold")) {
       double v = ((Number) results.get(key)).doubleValue();
       assertTrue(v >= 0 && v <= 1, key + " = " + v + " is not a gold score in [0, 1]");

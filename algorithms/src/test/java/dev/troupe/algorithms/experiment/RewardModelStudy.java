@@ -58,6 +58,7 @@ class RewardModelStudy {
   int hidden = Integer.getInteger("hidden", 96);
   int layers = Integer.getInteger("layers", 3);
   int sftSteps = Integer.getInteger("sftSteps", 1500);
+  int sftExamples = Integer.getInteger("sftExamples", 3000);
   QuickstartTask task = new QuickstartTask(seed);
   GoldScorer gold = new GoldScorer();
 
@@ -66,7 +67,7 @@ class RewardModelStudy {
   @Test
   void run() throws Exception {
     Path work = Path.of(System.getProperty("java.io.tmpdir"), "troupe-rm-study",
-        "s" + seed + "-h" + hidden + "-l" + layers + "-t" + sftSteps);
+        "s" + seed + "-h" + hidden + "-l" + layers + "-t" + sftSteps + (sftExamples == 3000 ? "" : "-n" + sftExamples));
     try (Tokenizer tok = Tokenizer.load(QuickstartTask.tokenizer(work.resolve("tokenizer")));
         NDManager root = NDManager.newBaseManager()) {
       long bos = tok.bosId().orElseThrow();
@@ -77,7 +78,7 @@ class RewardModelStudy {
             .withEos(List.of(eos));
         try (CausalLm model = CausalLm.random(config, seed, root)) {
           List<SftSample> sft = new ArrayList<>();
-          for (QuickstartTask.SftExample e : task.sftSet(3000, 0.4).examples()) {
+          for (QuickstartTask.SftExample e : task.sftSet(sftExamples, 0.4).examples()) {
             sft.add(new SftSample(Rollouts.join(new long[] {bos}, tok.encode(task.promptText(e.prompt()))),
                 Rollouts.join(tok.encode(e.response()), new long[] {eos})));
           }
@@ -100,6 +101,16 @@ class RewardModelStudy {
         List<P> train = pairs(model, tok, bos, task.trainPrompts(rmPrompts), sampling.withSeed(seed + 1), samples);
         List<P> test = pairs(model, tok, bos, task.heldOutPrompts(1000), sampling.withSeed(seed + 2), 2);
         LOG.info("sampling {} s: {} train pairs, {} test pairs", (System.nanoTime() - t0) / 1e9, train.size(), test.size());
+        {
+          List<TaskPrompt> evalPrompts = task.heldOutPrompts(1000);
+          List<long[]> evalIds = new ArrayList<>();
+          for (TaskPrompt p : evalPrompts) {
+            evalIds.add(Rollouts.join(new long[] {bos}, tok.encode(task.promptText(p))));
+          }
+          List<String> texts = new Generator(model, tok).generateIds(evalIds, null, sampling.withSeed(seed + 999)).stream()
+              .map(Generation::text).toList();
+          LOG.info("RESULT sft_gold={}", gold.mean(evalPrompts, texts));
+        }
         if (variant.startsWith("dpo")) {
           dpoRm(model, train, test, epochs, lr, rank);
           return;
