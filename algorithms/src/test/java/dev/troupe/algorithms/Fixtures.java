@@ -107,6 +107,27 @@ public final class Fixtures {
   }
 
   /** Whether two snapshots hold the same values, bit for bit. */
+  /**
+   * Asserts that {@code actual} matches {@code expected} tensor by tensor to float32 round-off of a
+   * differently ordered sum (1e-5 absolute + 1e-4 relative), and that the tensors are not all ~0
+   * (so that "equal" means "trained the same", not "never moved").
+   */
+  public static void assertCloseTensors(List<float[]> expected, List<float[]> actual, String what) {
+    org.junit.jupiter.api.Assertions.assertEquals(expected.size(), actual.size(), what + ": tensor count");
+    float largest = 0;
+    for (int i = 0; i < expected.size(); i++) {
+      float[] a = expected.get(i);
+      float[] b = actual.get(i);
+      org.junit.jupiter.api.Assertions.assertEquals(a.length, b.length, what + ": size of tensor " + i);
+      for (int j = 0; j < a.length; j++) {
+        org.junit.jupiter.api.Assertions.assertEquals(a[j], b[j], 1e-5f + 1e-4f * Math.abs(a[j]),
+            what + ": tensor " + i + "[" + j + "]");
+        largest = Math.max(largest, Math.abs(a[j]));
+      }
+    }
+    org.junit.jupiter.api.Assertions.assertTrue(largest > 1e-3, what + ": every value is ~0 (" + largest + ")");
+  }
+
   public static boolean sameValues(List<float[]> a, List<float[]> b) {
     if (a.size() != b.size()) {
       return false;

@@ -112,7 +112,8 @@ final class TrainCommand implements Callable<Integer> {
     for (var e : report(Datasets.sft(s.trainData(), format, policy), s.trainData())) {
       samples.add(new SftSample(codec.prompt(e.prompt()), codec.response(e.completion())));
     }
-    SftConfig config = SftConfig.defaults(s.steps(), s.lr()).withBatchSize(s.batchSize()).withSeed(s.seed());
+    SftConfig config = SftConfig.defaults(s.steps(), s.lr()).withBatchSize(s.batchSize() / s.gradientAccumulationSteps())
+        .withGradientAccumulation(s.gradientAccumulationSteps()).withSeed(s.seed());
     try (ProgressBar bar = new ProgressBar("sft", s.steps())) {
       new SftTrainer(model, adapter, config).train(samples, List.of(), m -> bar.step(String.format("loss %.3f", m.get("loss"))));
     }
@@ -123,7 +124,8 @@ final class TrainCommand implements Callable<Integer> {
     List<TokenPair> pairs = new ArrayList<>();
     for (PreferencePair p : preferences(s, format, policy)) {
       long[] prompt = codec.prompt(p.prompt());
-      pairs.add(new TokenPair(Rollouts.join(prompt, codec.response(p.chosen())), Rollouts.join(prompt, codec.response(p.rejected())), 0));
+      pairs.add(new TokenPair(Rollouts.join(prompt, codec.response(p.chosen())), Rollouts.join(prompt, codec.response(p.rejected())),
+          s.rmMargin() ? p.strength() : 0));
     }
     int held = Math.max(1, pairs.size() / 10);
     List<TokenPair> train = pairs.subList(0, pairs.size() - held);
@@ -131,7 +133,8 @@ final class TrainCommand implements Callable<Integer> {
     RewardHead head = RewardHead.random(model.config().hiddenSize(), 1, s.rmPooling(), s.seed(), root);
     RewardModel rm = new RewardModel(model, adapter, head);
     try (RewardTrainer trainer = new RewardTrainer(rm, RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER,
-        s.batchSize(), s.lr()).withEpochs(s.rmEpochs()).withSeed(s.seed()))) {
+        s.batchSize(), s.lr()).withEpochs(s.rmEpochs()).withGradientAccumulation(s.gradientAccumulationSteps())
+        .withSeed(s.seed()))) {
       trainer.train(train);
       System.out.printf("reward model: held-out accuracy %.3f on %d pairs (trained on %d)%n", trainer.evaluate(eval),
           eval.size(), train.size());
@@ -150,7 +153,7 @@ final class TrainCommand implements Callable<Integer> {
       case CDPO -> DpoConfig.cdpo(s.dpoBeta(), s.dpoLabelSmoothing());
       default -> new DpoConfig(s.dpoBeta(), DpoConfig.LossType.SIGMOID, 0.0);
     };
-    try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, s.lr(), s.maxGradNorm());
+    try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, s.lr(), s.maxGradNorm(), s.gradientAccumulationSteps());
         ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       for (int step = 0; step < s.steps(); step++) {
         List<DpoExample> batch = new ArrayList<>();

@@ -18,6 +18,8 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 class TrainCommandTest {
   @TempDir Path dir;
@@ -103,6 +105,90 @@ class TrainCommandTest {
     String err = (String) result[2];
     assertTrue(err.contains("unknown algorithm 'ppx'") && err.contains("sft, rm, ppo, grpo, rloo, dpo, ipo, cdpo")
         && err.contains("train.conf:5"), err);
+  }
+
+  /** The B matrices of an adapter written by `troupe train`: zero at the start, so above zero means trained. */
+  private float trainedB(String folder, String name) throws Exception {
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm lm = HfModel.load(dir.resolve("model"), HfModel.LoadOptions.defaults(), root)) {
+      Adapter adapter = PeftAdapters.load(dir.resolve(folder).resolve("adapter"), name, lm);
+      float sum = 0;
+      for (var layer : adapter.layers().values()) {
+        sum += layer.b().abs().sum().getFloat();
+      }
+      return sum;
+    }
+  }
+
+  @Test
+  void sftWithGradientAccumulationTrainsAnAdapter() throws Exception {
+    Files.writeString(dir.resolve("sft.jsonl"), """
+        {"prompt": "2+2=", "completion": " 4"}
+        {"prompt": "3+3=", "completion": " 6"}
+        {"messages": [{"role": "user", "content": "say hi"}, {"role": "assistant", "content": "hi!"}]}
+        """);
+    Path conf = config("  data.train = sft.jsonl\n  steps = 3\n  batch-size = 4\n  optim.gradient-accumulation-steps = 2"
+        + "\n  optim.lr = 1e-2\n  adapter.targets = [q, v]");
+    Object[] result = ModelCommandTest.troupe("train", "sft", "--config", conf.toString());
+    assertEquals(0, result[0], (String) result[2]);
+    assertTrue(trainedB("out", "sft") > 0, "B is still zero after 3 SFT steps");
+  }
+
+  /**
+   * The whole RL path of the command: a reward model (with the rater-strength margin and gradient
+   * accumulation) written by `train rm`, then PPO, GRPO and RLOO adapters trained against it.
+   */
+  @Test
+  void ppoGrpoAndRlooTrainAgainstARewardModelFromTrainRm() throws Exception {
+    Files.writeString(dir.resolve("pairs.jsonl"), """
+        {"prompt": "2+2=", "chosen": " 4", "rejected": " 5", "strength": 2.0}
+        {"prompt": "3+3=", "chosen": " 6", "rejected": " 7", "strength": 0.5}
+        {"prompt": "say hi", "chosen": " hi!", "rejected": " no", "margin": 1.0}
+        {"prompt": "1+1=", "chosen": " 2", "rejected": " 3"}
+        """);
+    Object[] rm = ModelCommandTest.troupe("train", "rm", "--config", config("  output = rm\n  rm.margin = true"
+        + "\n  batch-size = 2\n  optim.gradient-accumulation-steps = 2\n  rm.epochs = 2\n  adapter.targets = [q, v]").toString());
+    assertEquals(0, rm[0], (String) rm[2]);
+    Files.writeString(dir.resolve("prompts.jsonl"), """
+        {"prompt": "2+2="}
+        {"prompt": "say hi"}
+        """);
+    for (String algorithm : List.of("ppo", "grpo", "rloo")) {
+      Path conf = config("  data.train = prompts.jsonl\n  reward-model = rm\n  output = out-" + algorithm
+          + "\n  steps = 2\n  batch-size = 2\n  generation.max-new-tokens = 4\n  optim.lr = 1e-2\n  adapter.targets = [q, v]");
+      Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", conf.toString());
+      assertEquals(0, result[0], algorithm + ": " + result[2]);
+      assertTrue(trainedB("out-" + algorithm, algorithm) > 0, algorithm + ": B is still zero after 2 iterations");
+    }
+  }
+
+  @Test
+  void ipoAndCdpoTrainAdapters() throws Exception {
+    for (String algorithm : List.of("ipo", "cdpo")) {
+      String smoothing = algorithm.equals("cdpo") ? "\n  dpo.label-smoothing = 0.1" : "";
+      Path conf = config("  output = out-" + algorithm + "\n  steps = 2\n  batch-size = 2\n  optim.lr = 1e-2"
+          + smoothing + "\n  adapter.targets = [q, v]");
+      Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", conf.toString());
+      assertEquals(0, result[0], algorithm + ": " + result[2]);
+      assertTrue(trainedB("out-" + algorithm, algorithm) > 0, algorithm + ": B is still zero after 2 steps");
+    }
+  }
+
+  /** A value the run cannot use, or one it would silently ignore, is an error naming file, line and key path. */
+  @ParameterizedTest
+  @CsvSource(delimiter = '|', value = {
+      "dpo | data.bad-rows = skp | troupe.train.data.bad-rows: unknown value 'skp' (expected one of: fail, skip)",
+      "dpo | data.format = csv | troupe.train.data.format: unknown value 'csv' (expected one of: trl, hh)",
+      "sft | data.format = hh | troupe.train.data.format = hh reads preference pairs",
+      "dpo | dpo.label-smoothing = 0.1 | troupe.train.dpo.label-smoothing = 0.1 applies to cdpo only",
+      "ppo | optim.gradient-accumulation-steps = 2 | troupe.train.optim.gradient-accumulation-steps applies to sft, rm, dpo",
+      "rm | optim.gradient-accumulation-steps = 3 | must divide troupe.train.batch-size = 8",
+      "rm | optim.gradient-accumulation-steps = 0 | troupe.train.optim.gradient-accumulation-steps must be positive"})
+  void valuesTheRunCannotUseNameFileLineAndKey(String algorithm, String line, String expected) throws Exception {
+    Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", config("  " + line).toString());
+    assertEquals(2, result[0], "exit code; stderr: " + result[2]);
+    String err = (String) result[2];
+    assertTrue(err.contains("train.conf:5") && err.contains(expected), err);
   }
 
   @Test

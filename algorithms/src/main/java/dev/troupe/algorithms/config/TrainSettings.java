@@ -8,14 +8,15 @@ import dev.troupe.algorithms.reward.Pooling;
 import dev.troupe.model.lora.LoraConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
 
 /** A single-process training run read from a HOCON file under {@code troupe.train}, checked strictly. */
 public record TrainSettings(Algorithm algorithm, Path model, String quantize, Path output, long seed, int steps,
-    int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm, Path trainData,
-    String dataFormat, String badRows, double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling,
-    Path rewardModel, int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize,
+    int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm,
+    int gradientAccumulationSteps, Path trainData, String dataFormat, String badRows, double dpoBeta,
+    double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling, boolean rmMargin, Path rewardModel, int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize,
     double grpoBeta) {
 
   /** The algorithms `troupe train` runs. */
@@ -62,9 +63,10 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
       return new TrainSettings(algorithm, path(c, "model", base, file), c.getString("quantize"),
           base.resolve(c.getString("output")), c.getLong("seed"), positive(c, "steps", file),
           positive(c, "batch-size", file), c.getString("prompt-format"), adapter, c.getDouble("optim.lr"),
-          c.getDouble("optim.max-grad-norm"), path(c, "data.train", base, file), c.getString("data.format"),
-          c.getString("data.bad-rows"), c.getDouble("dpo.beta"), c.getDouble("dpo.label-smoothing"),
-          positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
+          c.getDouble("optim.max-grad-norm"), accumulation(c, algorithm), path(c, "data.train", base, file),
+          dataFormat(c, algorithm), oneOf(c, "data.bad-rows", List.of("fail", "skip")), c.getDouble("dpo.beta"),
+          labelSmoothing(c, algorithm), positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
+          c.getBoolean("rm.margin"),
           c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
           positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"),
           c.getDouble("ppo.kl-coef"), positive(c, "ppo.epochs", file), positive(c, "grpo.group-size", file),
@@ -79,6 +81,62 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
       throw new IllegalArgumentException(file + ": " + SECTION + "." + key + " is required");
     }
     return base.resolve(c.getString(key));
+  }
+
+  /** Micro-batches per optimizer step: sft, rm and the DPO family; PPO and GRPO update per minibatch instead. */
+  private static int accumulation(Config c, Algorithm algorithm) {
+    String key = "optim.gradient-accumulation-steps";
+    int steps = c.getInt(key);
+    if (steps < 1) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " must be positive, got " + steps);
+    }
+    if (steps > 1 && EnumSet.of(Algorithm.PPO, Algorithm.GRPO, Algorithm.RLOO).contains(algorithm)) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " applies to sft, rm, dpo, ipo and cdpo; " + name(algorithm) + " takes one optimizer step per minibatch of"
+          + " rollouts (set it to 1, or lower batch-size)");
+    }
+    if (c.getInt("batch-size") % steps != 0) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key + " = "
+          + steps + " must divide " + SECTION + ".batch-size = " + c.getInt("batch-size")
+          + " (each micro-batch holds batch-size / gradient-accumulation-steps examples)");
+    }
+    return steps;
+  }
+
+  /** {@code trl} or {@code hh}; {@code hh} only for preference data, where it picks the reader. */
+  private static String dataFormat(Config c, Algorithm algorithm) {
+    String format = oneOf(c, "data.format", List.of("trl", "hh"));
+    if (format.equals("hh") && !EnumSet.of(Algorithm.RM, Algorithm.DPO, Algorithm.IPO, Algorithm.CDPO).contains(algorithm)) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue("data.format").origin()) + SECTION
+          + ".data.format = hh reads preference pairs (rm, dpo, ipo, cdpo); " + name(algorithm) + " reads "
+          + (algorithm == Algorithm.SFT ? "prompt/completion or messages rows" : "prompt rows") + ": leave it at trl");
+    }
+    return format;
+  }
+
+  /** cDPO's ε: set for another loss it would do nothing, which a user should hear about. */
+  private static double labelSmoothing(Config c, Algorithm algorithm) {
+    String key = "dpo.label-smoothing";
+    double smoothing = c.getDouble(key);
+    if (smoothing != 0 && algorithm != Algorithm.CDPO) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " = " + smoothing + " applies to cdpo only (the algorithm is " + name(algorithm) + ")");
+    }
+    return smoothing;
+  }
+
+  private static String oneOf(Config c, String key, List<String> allowed) {
+    String value = c.getString(key);
+    if (!allowed.contains(value)) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + ": unknown value '" + value + "' (expected one of: " + String.join(", ", allowed) + ")");
+    }
+    return value;
+  }
+
+  private static String name(Algorithm algorithm) {
+    return algorithm.name().toLowerCase(Locale.ROOT);
   }
 
   private static Pooling pooling(Config c, String key) {

@@ -8,12 +8,15 @@ import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
+import dev.troupe.algorithms.optim.MicroBatches;
 import dev.troupe.algorithms.rollout.ResponseBatch;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * DPO / IPO / cDPO on one adapter: the policy is base + adapter, the reference is the same base
@@ -26,7 +29,22 @@ public final class DpoTrainer implements AutoCloseable {
   private final AdamW optimizer;
   private final double maxGradNorm;
 
+  private final int gradientAccumulationSteps;
+
   public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, double lr, double maxGradNorm) {
+    this(model, adapter, config, lr, maxGradNorm, 1);
+  }
+
+  /**
+   * @param gradientAccumulationSteps micro-batches each {@link #step}'s batch is split into, one
+   *     reference and one policy pass each; the update is that of the whole batch's mean loss
+   */
+  public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, double lr, double maxGradNorm,
+      int gradientAccumulationSteps) {
+    if (gradientAccumulationSteps < 1) {
+      throw new IllegalArgumentException("gradientAccumulationSteps must be >= 1, got " + gradientAccumulationSteps);
+    }
+    this.gradientAccumulationSteps = gradientAccumulationSteps;
     this.model = model;
     this.adapter = adapter;
     this.config = config;
@@ -41,7 +59,32 @@ public final class DpoTrainer implements AutoCloseable {
    * ({@code time/} in {@link MetricNames}).
    */
   public Metrics step(List<DpoExample> batch, double lr) {
+    if (batch.isEmpty()) {
+      throw new IllegalArgumentException("an empty DPO batch");
+    }
     PhaseTimer timer = new PhaseTimer();
+    List<List<DpoExample>> micro = MicroBatches.split(batch, gradientAccumulationSteps);
+    double[] shares = MicroBatches.shares(micro.stream().mapToDouble(List::size).toArray());
+    // Every DPO metric is a mean over the batch's pairs: the step's is the share-weighted sum.
+    Metrics metrics = new Metrics();
+    for (int i = 0; i < micro.size(); i++) {
+      Metrics part = backward(micro.get(i), micro.size() == 1 ? 1 : shares[i], timer);
+      for (Map.Entry<String, Double> e : part.asMap().entrySet()) {
+        metrics.put(e.getKey(), (metrics.contains(e.getKey()) ? metrics.get(e.getKey()) : 0) + shares[i] * e.getValue());
+      }
+    }
+    if (maxGradNorm > 0) {
+      optimizer.clipGradNorm(maxGradNorm);
+    }
+    AdamW.StepResult result = optimizer.step(lr, metrics.get(MetricNames.LOSS));
+    timer.lap(MetricNames.TIME_UPDATE);
+    return metrics.put("grad_norm", result.gradNorm())
+        .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps())
+        .merge(timer.total(MetricNames.TIME_STEP));
+  }
+
+  /** Reference and policy passes of one micro-batch and the backward of its loss scaled by {@code share}. */
+  private Metrics backward(List<DpoExample> batch, double share, PhaseTimer timer) {
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
     for (DpoExample e : batch) {
@@ -61,22 +104,14 @@ public final class DpoTrainer implements AutoCloseable {
         reference = sequenceLogps(rows.logProbs(model, null, false, 1.0), rows.responseMask());
       }
       timer.lap(MetricNames.TIME_REFERENCE);
-      Metrics metrics;
       try (GradMode ignored = GradMode.enabled()) {
         NDArray policy = sequenceLogps(rows.logProbs(model, adapter, true, 1.0), rows.responseMask());
         LossOutput out = DpoLoss.compute(policy.get(new NDIndex("0:{}", b)), policy.get(new NDIndex("{}:", b)),
             reference.get(new NDIndex("0:{}", b)), reference.get(new NDIndex("{}:", b)), config);
-        GradMode.backward(out.loss());
-        metrics = out.metrics();
+        GradMode.backward(share == 1 ? out.loss() : Ops.mul(out.loss(), share));
+        timer.lap(MetricNames.TIME_UPDATE);
+        return out.metrics();
       }
-      if (maxGradNorm > 0) {
-        optimizer.clipGradNorm(maxGradNorm);
-      }
-      AdamW.StepResult result = optimizer.step(lr);
-      timer.lap(MetricNames.TIME_UPDATE);
-      return metrics.put("grad_norm", result.gradNorm())
-          .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps())
-          .merge(timer.total(MetricNames.TIME_STEP));
     }
   }
 

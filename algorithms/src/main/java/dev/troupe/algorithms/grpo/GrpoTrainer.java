@@ -14,6 +14,7 @@ import dev.troupe.model.generate.Generator;
 import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -49,7 +50,8 @@ public final class GrpoTrainer implements AutoCloseable {
     Rollouts rollouts = Rollouts.sample(generator, adapter, prompts, config.groupSize(),
         sampling.withSeed(sampling.seed() + iteration++), reward);
     adapter.setTrainable(true);
-    Metrics metrics = new Metrics().put("objective/scores", rollouts.meanScore());
+    Metrics metrics = new Metrics().put(MetricNames.OBJECTIVE_SCORES, rollouts.meanScore())
+        .put(MetricNames.OBJECTIVE_SCORES_STD, rollouts.scoreStd());
     try (NDManager step = model.manager().newSubManager()) {
       ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
       NDArray scores = rollouts.scores(step);
@@ -64,6 +66,7 @@ public final class GrpoTrainer implements AutoCloseable {
           reference = rows.logProbs(model, null, false, 1.0);
         }
       }
+      List<Metrics> updates = new ArrayList<>();
       for (int i = 0; i < config.iterations(); i++) {
         try (NDManager update = step.newSubManager()) {
           lendTo(update, rows.ids(), rows.mask(), rows.responseMask(), old, reference, advantages);
@@ -78,10 +81,12 @@ public final class GrpoTrainer implements AutoCloseable {
           if (maxGradNorm > 0) {
             optimizer.clipGradNorm(maxGradNorm);
           }
-          m.put("grad_norm", optimizer.step(lr).gradNorm());
-          metrics.merge(m);
+          m.put("grad_norm", optimizer.step(lr, m.get(MetricNames.LOSS)).gradNorm());
+          updates.add(m);
         }
       }
+      // The mean over the batch's updates, as PPO reports its epochs × minibatches.
+      metrics.merge(Metrics.mean(updates));
     }
     return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
   }

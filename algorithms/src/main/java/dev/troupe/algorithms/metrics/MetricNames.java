@@ -20,6 +20,8 @@ public final class MetricNames {
   public static final String OBJECTIVE_KL_COEF = "objective/kl_coef";
   /** Mean score of the reward model (or judge) per sequence. */
   public static final String OBJECTIVE_SCORES = "objective/scores";
+  /** Standard deviation of the score over the batch's sequences. */
+  public static final String OBJECTIVE_SCORES_STD = "objective/scores_std";
   /** Mean over sequences of the summed KL penalty −β·KL. */
   public static final String OBJECTIVE_NON_SCORE_REWARD = "objective/non_score_reward";
   /** Mean of score − β·KL per sequence: the quantity PPO maximises. */

@@ -13,10 +13,13 @@ public final class PhaseTimer {
   private final long start = System.nanoTime();
   private long lapStart = start;
 
-  /** Ends the phase that began at the previous lap (or at construction) and records it as {@code name}. */
+  /**
+   * Ends the phase that began at the previous lap (or at construction) and adds it to {@code name}
+   * (a phase that recurs, one lap per micro-batch, sums).
+   */
   public PhaseTimer lap(String name) {
     long now = System.nanoTime();
-    laps.put(name, (now - lapStart) / 1e9);
+    laps.put(name, (laps.contains(name) ? laps.get(name) : 0) + (now - lapStart) / 1e9);
     lapStart = now;
     return this;
   }

@@ -135,9 +135,26 @@ public final class AdamW implements AutoCloseable {
     return max;
   }
 
-  /** Steps refused because the gradient was NaN or infinite. */
+  /** Steps refused because the loss or the gradient was NaN or infinite. */
   public long skippedSteps() {
     return skippedSteps;
+  }
+
+  /**
+   * The step for a batch whose loss is {@code loss}: {@link #step(double)} when the loss is finite,
+   * otherwise a refused step (counted, logged, gradients cleared), since an infinite loss can come
+   * with finite, meaningless gradients (a clamped log of zero) that the norm check would let through.
+   */
+  public StepResult step(double lr, double loss) {
+    if (Double.isFinite(loss)) {
+      return step(lr);
+    }
+    skippedSteps++;
+    LOG.warn("refused a step: the loss is {}, so the weights and moments stay as they were"
+        + " ({} refused so far, {} applied)", loss, skippedSteps, stepCount());
+    clipPending = false;
+    zeroGradients();
+    return new StepResult(Double.NaN, true);
   }
 
   /** {@link #step(double)} at the configured learning rate. */

@@ -1,6 +1,7 @@
 /**
  * Optimizers and learning-rate schedules for the learners: {@link dev.troupe.algorithms.optim.AdamW}
- * and {@link dev.troupe.algorithms.optim.LrSchedule}.
+ * (which also refuses a step whose loss or gradient is not finite) and
+ * {@link dev.troupe.algorithms.optim.LrSchedule}.
  *
  * <p>A training step, with gradient accumulation over N micro-batches:
  * <pre>{@code
@@ -14,6 +15,9 @@
  * StepResult r = optimizer.step(schedule.lr(optimizer.stepCount()));   // also zeroes .grad
  * }</pre>
  * Backward adds into .grad (PyTorch semantics), so N backwards of loss/N leave the gradient of the
- * whole batch's mean loss (when every micro-batch has the same number of loss terms).
+ * whole batch's mean loss (when every micro-batch has the same number of loss terms). The trainers
+ * do this for you ({@code gradientAccumulationSteps} of SFT, the reward model and DPO), scaling each
+ * micro-batch by its share of the loss terms ({@link dev.troupe.algorithms.optim.MicroBatches}), so
+ * micro-batches of unequal size or token count still give exactly the whole batch's gradient.
  */
 package dev.troupe.algorithms.optim;

@@ -12,6 +12,19 @@ public sealed interface KlController permits KlController.FixedKl, KlController.
    */
   void update(double currentKl, long nSteps);
 
+  /**
+   * {@link #update} when {@code currentKl} is finite; otherwise leaves β as it is and returns false. A
+   * NaN KL comes from a batch whose log-probs went NaN: its updates are refused for their loss, and
+   * one bad batch must not stop a run or drag β to an arbitrary value.
+   */
+  default boolean updateIfFinite(double currentKl, long nSteps) {
+    if (!Double.isFinite(currentKl)) {
+      return false;
+    }
+    update(currentKl, nSteps);
+    return true;
+  }
+
   /** The controller a config asks for: adaptive when it names a KL target, else fixed at klCoef. */
   static KlController of(PpoConfig config) {
     return config.adaptiveKl() == null

@@ -20,6 +20,8 @@ import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * PPO for RLHF on one adapter (Ziegler et al. 2019; Stiennon et al. 2020): sample, score, shape
@@ -27,6 +29,7 @@ import java.util.List;
  * reads the policy's own hidden states, then K epochs of clipped updates of adapter and value head.
  */
 public final class PpoTrainer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(PpoTrainer.class);
   private final CausalLm model;
   private final Adapter adapter;
   private final RewardHead valueHead;
@@ -71,7 +74,7 @@ public final class PpoTrainer implements AutoCloseable {
     timer.lap(MetricNames.TIME_GENERATE);
     Rollouts rollouts = sampled.scoredBy(reward);
     timer.lap(MetricNames.TIME_SCORE);
-    Metrics metrics = new Metrics();
+    Metrics metrics = new Metrics().put(MetricNames.OBJECTIVE_SCORES_STD, rollouts.scoreStd());
     try (NDManager step = model.manager().newSubManager()) {
       ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
       NDArray mask = rows.responseMask();
@@ -90,7 +93,10 @@ public final class PpoTrainer implements AutoCloseable {
         Gae.Estimate gae = Gae.compute(shaped.rewards(), oldValues, mask, config.gamma(), config.lam());
         advantages = config.whitenAdvantages() ? Whiten.masked(gae.advantages(), mask, true) : gae.advantages();
         returns = gae.returns();
-        kl.update(shaped.kl().mean().getFloat(), prompts.size());
+        double batchKl = shaped.kl().mean().getFloat();
+        if (!kl.updateIfFinite(batchKl, prompts.size())) {
+          LOG.warn("the batch's KL to the reference is {}: the KL coefficient stays {}", batchKl, kl.beta());
+        }
       }
       // The old policy's pass (adapter on) is timed with the reference pass: both are no-grad forwards.
       timer.lap(MetricNames.TIME_REFERENCE);
@@ -115,11 +121,18 @@ public final class PpoTrainer implements AutoCloseable {
             LossOutput total = PpoLoss.total(policy, value, entropy, config);
             GradMode.backward(total.loss());
             m = total.metrics();
+            if (entropy == null) {
+              // Reported without the bonus too (as TRL does): a collapsing entropy is the first sign of a
+              // policy that has stopped exploring; measured off the graph, so it costs no backward.
+              try (GradMode off = GradMode.disabled()) {
+                m.merge(PpoLoss.entropy(logits.stopGradient(), mb).metrics());
+              }
+            }
           }
           if (maxGradNorm > 0) {
             optimizer.clipGradNorm(maxGradNorm);
           }
-          m.put("grad_norm", optimizer.step(lr).gradNorm());
+          m.put("grad_norm", optimizer.step(lr, m.get(MetricNames.LOSS_TOTAL)).gradNorm());
           updates.add(m);
         }
       }

@@ -8,7 +8,9 @@ import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.AdamW.AdamWConfig;
 import dev.troupe.algorithms.optim.LrSchedule;
+import dev.troupe.algorithms.optim.MicroBatches;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.transformer.Batch;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -42,7 +44,10 @@ public final class RewardTrainer implements AutoCloseable {
    *
    * @param epochs passes over the pairs {@link #train} makes (InstructGPT and Llama 2: 1, to avoid
    *     over-fitting the reward model)
-   * @param batchSize pairs per optimizer step (each step scores 2·batchSize sequences)
+   * @param batchSize pairs per optimizer step
+   * @param gradientAccumulationSteps micro-batches each step's pairs are split into, one forward and
+   *     backward each (2·batchSize / gradientAccumulationSteps sequences at a time); the gradient is that of
+   *     the whole batch's mean loss either way
    * @param schedule learning rate per step; null = the optimizer config's constant lr
    * @param maxGradNorm clip the global gradient norm to this; 0 = no clipping
    * @param centerRewardsCoefficient λ of the centring term λ·mean((r_c + r_r)²) (see
@@ -52,15 +57,16 @@ public final class RewardTrainer implements AutoCloseable {
    *     {@link #bootstrapWeight}); ignored with a single head
    * @param seed the shuffling of pairs between epochs and the bootstrap draws
    */
-  public record Config(Trainable trainable, int epochs, int batchSize, AdamWConfig optimizer,
+  public record Config(Trainable trainable, int epochs, int batchSize, int gradientAccumulationSteps, AdamWConfig optimizer,
       LrSchedule schedule, double maxGradNorm, double centerRewardsCoefficient, boolean bootstrap,
       long seed) {
     public Config {
       if (trainable == null || optimizer == null) {
         throw new IllegalArgumentException("trainable and optimizer are required");
       }
-      if (epochs < 1 || batchSize < 1) {
-        throw new IllegalArgumentException("epochs and batchSize must be >= 1, got " + epochs + ", " + batchSize);
+      if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1) {
+        throw new IllegalArgumentException("epochs, batchSize and gradientAccumulationSteps must be >= 1, got "
+            + epochs + ", " + batchSize + ", " + gradientAccumulationSteps);
       }
       if (!(maxGradNorm >= 0)) {
         throw new IllegalArgumentException("maxGradNorm must be >= 0, got " + maxGradNorm);
@@ -72,31 +78,36 @@ public final class RewardTrainer implements AutoCloseable {
 
     /** One epoch, AdamW at {@code lr} without decay, clipping at 1.0, plain BT, no bootstrap. */
     public static Config of(Trainable trainable, int batchSize, double lr) {
-      return new Config(trainable, 1, batchSize, AdamWConfig.defaults().withLr(lr), null, 1.0, 0, false, 0);
+      return new Config(trainable, 1, batchSize, 1, AdamWConfig.defaults().withLr(lr), null, 1.0, 0, false, 0);
     }
 
     public Config withEpochs(int n) {
-      return new Config(trainable, n, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+      return new Config(trainable, n, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
           bootstrap, seed);
     }
 
+    public Config withGradientAccumulation(int microBatches) {
+      return new Config(trainable, epochs, batchSize, microBatches, optimizer, schedule, maxGradNorm,
+          centerRewardsCoefficient, bootstrap, seed);
+    }
+
     public Config withSchedule(LrSchedule s) {
-      return new Config(trainable, epochs, batchSize, optimizer, s, maxGradNorm, centerRewardsCoefficient,
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, s, maxGradNorm, centerRewardsCoefficient,
           bootstrap, seed);
     }
 
     public Config withCenterRewards(double coefficient) {
-      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, coefficient, bootstrap,
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, coefficient, bootstrap,
           seed);
     }
 
     public Config withBootstrap(boolean b) {
-      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
           b, seed);
     }
 
     public Config withSeed(long s) {
-      return new Config(trainable, epochs, batchSize, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
           bootstrap, s);
     }
   }
@@ -205,9 +216,8 @@ public final class RewardTrainer implements AutoCloseable {
   }
 
   /**
-   * One optimizer step on one minibatch: chosen and rejected responses scored in a single
-   * right-padded batch, the Bradley–Terry loss back-propagated, gradients clipped, AdamW applied.
-   * Every tensor of the step lives in a sub-manager closed before this returns.
+   * One optimizer step on one minibatch (in {@code gradientAccumulationSteps} micro-batches): the
+   * Bradley–Terry loss back-propagated, gradients clipped, AdamW applied.
    */
   public StepMetrics step(List<TokenPair> batch) {
     if (batch.isEmpty()) {
@@ -217,7 +227,38 @@ public final class RewardTrainer implements AutoCloseable {
     int k = model.members();
     long stepIndex = steps++;
     double lr = config.schedule() == null ? config.optimizer().lr() : config.schedule().lr(stepIndex);
-    BradleyTerryLoss.Output out;
+    List<List<TokenPair>> micro = MicroBatches.split(batch, config.gradientAccumulationSteps());
+    double[] shares = MicroBatches.shares(micro.stream().mapToDouble(List::size).toArray());
+    // Every figure of the Bradley–Terry output is a mean over pairs: the step's is the share-weighted sum.
+    double loss = 0;
+    double accuracy = 0;
+    double chosen = 0;
+    double rejected = 0;
+    double margins = 0;
+    for (int i = 0; i < micro.size(); i++) {
+      BradleyTerryLoss.Output out = backward(micro.get(i), micro.size() == 1 ? 1 : shares[i]);
+      loss += shares[i] * out.lossValue();
+      accuracy += shares[i] * out.accuracy();
+      chosen += shares[i] * out.chosen();
+      rejected += shares[i] * out.rejected();
+      margins += shares[i] * out.margins();
+    }
+    if (config.maxGradNorm() > 0) {
+      optimizer.clipGradNorm(config.maxGradNorm());
+    }
+    AdamW.StepResult result = optimizer.step(lr, loss);
+    return new StepMetrics(stepIndex, epoch, loss, accuracy, chosen, rejected, margins, result.gradNorm(), lr,
+        result.skipped(), optimizer.skippedSteps());
+  }
+
+  /**
+   * Forward and backward of one micro-batch: chosen and rejected responses scored in a single
+   * right-padded batch, the Bradley–Terry loss scaled by {@code share} back-propagated. Every tensor
+   * lives in a sub-manager closed before this returns.
+   */
+  private BradleyTerryLoss.Output backward(List<TokenPair> batch, double share) {
+    int b = batch.size();
+    int k = model.members();
     try (NDManager step = model.base().manager().newSubManager()) {
       List<long[]> rows = new ArrayList<>(2 * b);
       float[] margins = new float[b];
@@ -233,16 +274,12 @@ public final class RewardTrainer implements AutoCloseable {
         NDArray scores = model.scores(padded.ids(), padded.mask(), true);
         NDArray chosen = scores.get(new NDIndex("0:{}", b));
         NDArray rejected = scores.get(new NDIndex("{}:", b));
-        out = BradleyTerryLoss.compute(chosen, rejected, marginArray, weights, config.centerRewardsCoefficient());
-        GradMode.backward(out.loss());
+        BradleyTerryLoss.Output out = BradleyTerryLoss.compute(chosen, rejected, marginArray, weights,
+            config.centerRewardsCoefficient());
+        GradMode.backward(share == 1 ? out.loss() : Ops.mul(out.loss(), share));
+        return out;
       }
     }
-    if (config.maxGradNorm() > 0) {
-      optimizer.clipGradNorm(config.maxGradNorm());
-    }
-    AdamW.StepResult result = optimizer.step(lr);
-    return new StepMetrics(stepIndex, epoch, out.lossValue(), out.accuracy(), out.chosen(),
-        out.rejected(), out.margins(), result.gradNorm(), lr, result.skipped(), optimizer.skippedSteps());
   }
 
   /** Bootstrap counts [B, K] of a minibatch, see {@link #bootstrapWeight}. */

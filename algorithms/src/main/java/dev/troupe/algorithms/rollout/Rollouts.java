@@ -65,4 +65,14 @@ public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] sc
     }
     return s / scores.length;
   }
+
+  /** Population standard deviation of the scores (TRL's old env/reward_std): how much the batch's rewards tell apart. */
+  public double scoreStd() {
+    double mean = meanScore();
+    double s = 0;
+    for (double v : scores) {
+      s += (v - mean) * (v - mean);
+    }
+    return Math.sqrt(s / scores.length);
+  }
 }

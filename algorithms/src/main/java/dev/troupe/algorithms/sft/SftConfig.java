@@ -8,14 +8,19 @@ package dev.troupe.algorithms.sft;
  *     as in TRL's default packing, an example may attend to the one before it in its row
  * @param evalEvery validation loss every this many steps (0 = never)
  * @param patience stop after this many validations without improvement; the best weights are restored
+ * @param batchSize rows per micro-batch (one forward and backward)
+ * @param gradientAccumulationSteps micro-batches per optimizer step: each step learns from
+ *     batchSize × gradientAccumulationSteps rows, the gradient of their mean loss over target tokens
  */
-public record SftConfig(int steps, int batchSize, double lr, int warmupSteps, double weightDecay,
-    double maxGradNorm, boolean maskPrompt, boolean packing, int packLength, int evalEvery, int patience,
-    long seed) {
+public record SftConfig(int steps, int batchSize, int gradientAccumulationSteps, double lr, int warmupSteps,
+    double weightDecay, double maxGradNorm, boolean maskPrompt, boolean packing, int packLength, int evalEvery,
+    int patience, long seed) {
 
   public SftConfig {
     require(steps > 0, "steps must be positive, got " + steps);
     require(batchSize > 0, "batch-size must be positive, got " + batchSize);
+    require(gradientAccumulationSteps > 0,
+        "optim.gradient-accumulation-steps must be positive, got " + gradientAccumulationSteps);
     require(lr > 0, "optim.lr must be positive, got " + lr);
     require(warmupSteps >= 0 && warmupSteps <= steps, "optim.warmup-steps must be in [0, steps], got " + warmupSteps);
     require(!packing || packLength > 1, "sft.pack-length must be > 1 when packing, got " + packLength);
@@ -24,28 +29,32 @@ public record SftConfig(int steps, int batchSize, double lr, int warmupSteps, do
   }
 
   public static SftConfig defaults(int steps, double lr) {
-    return new SftConfig(steps, 16, lr, Math.min(steps, Math.max(1, steps / 20)), 0.0, 1.0, true, false, 128,
+    return new SftConfig(steps, 16, 1, lr, Math.min(steps, Math.max(1, steps / 20)), 0.0, 1.0, true, false, 128,
         0, 3, 1);
   }
 
   public SftConfig withBatchSize(int b) {
-    return new SftConfig(steps, b, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, evalEvery, patience, seed);
+    return new SftConfig(steps, b, gradientAccumulationSteps, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, evalEvery, patience, seed);
+  }
+
+  public SftConfig withGradientAccumulation(int microBatches) {
+    return new SftConfig(steps, batchSize, microBatches, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, evalEvery, patience, seed);
   }
 
   public SftConfig withMaskPrompt(boolean mask) {
-    return new SftConfig(steps, batchSize, lr, warmupSteps, weightDecay, maxGradNorm, mask, packing, packLength, evalEvery, patience, seed);
+    return new SftConfig(steps, batchSize, gradientAccumulationSteps, lr, warmupSteps, weightDecay, maxGradNorm, mask, packing, packLength, evalEvery, patience, seed);
   }
 
   public SftConfig withPacking(int length) {
-    return new SftConfig(steps, batchSize, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, true, length, evalEvery, patience, seed);
+    return new SftConfig(steps, batchSize, gradientAccumulationSteps, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, true, length, evalEvery, patience, seed);
   }
 
   public SftConfig withEvaluation(int every, int patienceEvals) {
-    return new SftConfig(steps, batchSize, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, every, patienceEvals, seed);
+    return new SftConfig(steps, batchSize, gradientAccumulationSteps, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, every, patienceEvals, seed);
   }
 
   public SftConfig withSeed(long s) {
-    return new SftConfig(steps, batchSize, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, evalEvery, patience, s);
+    return new SftConfig(steps, batchSize, gradientAccumulationSteps, lr, warmupSteps, weightDecay, maxGradNorm, maskPrompt, packing, packLength, evalEvery, patience, s);
   }
 
   private static void require(boolean ok, String message) {

@@ -7,6 +7,7 @@ import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.LrSchedule;
+import dev.troupe.algorithms.optim.MicroBatches;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.lora.Adapter;
@@ -59,7 +60,7 @@ public final class SftTrainer {
       List<NDArray> best = null;
       for (; step < config.steps(); step++) {
         List<Row> batch = new ArrayList<>();
-        for (int i = 0; i < config.batchSize(); i++) {
+        for (int i = 0; i < config.batchSize() * config.gradientAccumulationSteps(); i++) {
           if (cursor == order.size()) {
             order = shuffled(rows.size(), random);
             cursor = 0;
@@ -67,20 +68,25 @@ public final class SftTrainer {
           batch.add(rows.get(order.get(cursor++)));
         }
         Metrics m = new Metrics();
-        try (NDManager stepManager = model.manager().newSubManager()) {
-          try (GradMode ignored = GradMode.enabled()) {
-            NDArray loss = loss(batch, stepManager, true);
-            GradMode.backward(loss);
-            m.put("loss", loss.getFloat());
+        double stepLoss = 0;
+        List<List<Row>> micro = MicroBatches.split(batch, config.gradientAccumulationSteps());
+        double[] shares = MicroBatches.shares(micro.stream().mapToDouble(SftTrainer::countedTargets).toArray());
+        for (int i = 0; i < micro.size(); i++) {
+          // One micro-batch's activations at a time; its mean over its own target tokens, weighted by
+          // its share of the step's tokens, adds up to the mean over all of them.
+          try (NDManager microManager = model.manager().newSubManager(); GradMode ignored = GradMode.enabled()) {
+            NDArray loss = loss(micro.get(i), microManager, true);
+            GradMode.backward(micro.size() == 1 ? loss : Ops.mul(loss, shares[i]));
+            stepLoss += loss.getFloat() * shares[i];
           }
-          if (config.maxGradNorm() > 0) {
-            optimizer.clipGradNorm(config.maxGradNorm());
-          }
-          double lr = schedule.lr(step);
-          AdamW.StepResult result = optimizer.step(lr);
-          m.put("grad_norm", result.gradNorm()).put("learning_rate", lr).put("skipped", result.skipped() ? 1 : 0)
-              .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
         }
+        if (config.maxGradNorm() > 0) {
+          optimizer.clipGradNorm(config.maxGradNorm());
+        }
+        double lr = schedule.lr(step);
+        AdamW.StepResult result = optimizer.step(lr, stepLoss);
+        m.put("loss", stepLoss).put("grad_norm", result.gradNorm()).put("learning_rate", lr)
+            .put("skipped", result.skipped() ? 1 : 0).put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
         boolean evaluate = config.evalEvery() > 0 && !eval.isEmpty()
             && ((step + 1) % config.evalEvery() == 0 || step + 1 == config.steps());
         if (evaluate) {
@@ -145,6 +151,10 @@ public final class SftTrainer {
     NDArray idArray = manager.create(ids, shape);
     NDArray logits = model.forward(idArray, manager.create(mask, shape), adapter, training);
     return NextTokenLoss.mean(logits, idArray, manager.create(learn, shape));
+  }
+
+  private static double countedTargets(List<Row> rows) {
+    return rows.stream().mapToDouble(Row::countedTargets).sum();
   }
 
   /** A training row: token ids and, per position, whether that token is a target to learn. */

@@ -34,6 +34,42 @@ class DpoTrainerTest {
     return s;
   }
 
+  /**
+   * Gradient accumulation: a batch of 6 pairs in 4 micro-batches (2, 2, 1, 1) gives the update and the
+   * metrics of the batch in one pass; responses of different lengths make the micro-batches unlike.
+   */
+  @Test
+  void fourMicroBatchesOfUnevenSizeTrainAsOneBatch() throws Exception {
+    List<Metrics> whole = new ArrayList<>();
+    List<Metrics> accumulated = new ArrayList<>();
+    List<float[]> wholeWeights = trainWithAccumulation(1, whole);
+    List<float[]> accumulatedWeights = trainWithAccumulation(4, accumulated);
+    Fixtures.assertCloseTensors(wholeWeights, accumulatedWeights, "adapter after 4 steps");
+    for (int i = 0; i < whole.size(); i++) {
+      for (String name : List.of(MetricNames.LOSS, "rewards/chosen", "rewards/margins", "rewards/accuracies")) {
+        assertEquals(whole.get(i).get(name), accumulated.get(i).get(name), 1e-5, name + " of step " + i);
+      }
+    }
+  }
+
+  private List<float[]> trainWithAccumulation(int microBatches, List<Metrics> steps) throws Exception {
+    try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
+      List<DpoExample> pairs = new ArrayList<>();
+      for (int i = 0; i < 6; i++) {
+        pairs.add(new DpoExample(tokenizer.encode("q" + i + ":"), tokenizer.encode(i % 2 == 0 ? " yes" : " yes, gladly"),
+            tokenizer.encode(i % 3 == 0 ? " no" : " no, never")));
+      }
+      Adapter adapter = model.createAdapter("dpo", LoraConfig.of(4, 8, "q", "v"), 2);
+      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), 1e-2, 1.0, microBatches)) {
+        for (int step = 0; step < 4; step++) {
+          steps.add(trainer.step(pairs, 1e-2));
+        }
+      }
+      return Fixtures.snapshot(adapter.parameters());
+    }
+  }
+
   @Test
   void trainingWidensTheChosenOverRejectedMarginWhileTheReferenceStaysPut() throws Exception {
     try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();

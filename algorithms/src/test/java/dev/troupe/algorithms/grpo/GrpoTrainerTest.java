@@ -90,7 +90,7 @@ class GrpoTrainerTest {
       scores.add(REWARD.score(prompts, responses));
       return scores.get(scores.size() - 1);
     };
-    List<String> names = List.of(MetricNames.OBJECTIVE_SCORES, MetricNames.LOSS, MetricNames.KL,
+    List<String> names = List.of(MetricNames.OBJECTIVE_SCORES, MetricNames.OBJECTIVE_SCORES_STD, MetricNames.LOSS, MetricNames.KL,
         MetricNames.POLICY_CLIPFRAC, "grad_norm", MetricNames.OPTIM_SKIPPED_STEPS);
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
@@ -110,7 +110,10 @@ class GrpoTrainerTest {
         for (int row = 0; row < seen.size(); row++) {
           assertSame(prompts.get(row / GROUP), seen.get(row), "row " + row);
         }
-        assertEquals(Arrays.stream(scores.get(i)).average().orElseThrow(), m.get(MetricNames.OBJECTIVE_SCORES), 1e-12);
+        double mean = Arrays.stream(scores.get(i)).average().orElseThrow();
+        assertEquals(mean, m.get(MetricNames.OBJECTIVE_SCORES), 1e-12);
+        assertEquals(Math.sqrt(Arrays.stream(scores.get(i)).map(v -> (v - mean) * (v - mean)).average().orElseThrow()),
+            m.get(MetricNames.OBJECTIVE_SCORES_STD), 1e-12);
         assertEquals(0, m.get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
         if (i == 0) {
           // LoRA's B starts at 0, so the policy is the reference until the first step: KL exactly 0,

@@ -159,6 +159,30 @@ class AdamWTest {
     }
   }
 
+  /** A loss of −log(0) clamped inside the model can come with a perfectly finite gradient: the loss decides. */
+  @Test
+  void aNonFiniteLossSkipsTheStepEvenWhenTheGradientIsFinite() {
+    try (NDManager root = NDManager.newBaseManager(); Fixtures.LogRecorder log = Fixtures.recordLog(AdamW.class)) {
+      NDArray p = leaf(root, 1f, -2f);
+      try (AdamW optimizer = new AdamW(List.of(p), AdamWConfig.defaults())) {
+        backward(root, () -> p.sum());
+        optimizer.clipGradNorm(1.0);
+        StepResult refused = optimizer.step(0.1, Double.POSITIVE_INFINITY);
+        assertTrue(refused.skipped());
+        assertArrayEquals(new float[] {1f, -2f}, p.toFloatArray(), 0f);
+        assertArrayEquals(new float[] {0f, 0f}, gradient(p), 0f, "the step's gradient is dropped");
+        assertEquals(1, optimizer.skippedSteps());
+        assertTrue(log.warnings().get(0).contains("the loss is Infinity"), log.warnings().toString());
+
+        backward(root, () -> p.sum());
+        StepResult applied = optimizer.step(0.1, 2.0);
+        assertFalse(applied.skipped());
+        assertEquals(Math.sqrt(2), applied.gradNorm(), 1e-6, "no clipping left over from the refused step");
+        assertEquals(0.9f, p.toFloatArray()[0], 1e-6f, "Adam's first step moves each weight by lr");
+      }
+    }
+  }
+
   @Test
   void aParameterBackwardNeverReachedIsLeftAlone() {
     try (NDManager root = NDManager.newBaseManager()) {

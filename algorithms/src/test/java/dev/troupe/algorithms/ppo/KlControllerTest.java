@@ -2,7 +2,9 @@ package dev.troupe.algorithms.ppo;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.troupe.algorithms.ppo.KlController.AdaptiveKl;
 import dev.troupe.algorithms.ppo.KlController.FixedKl;
@@ -53,6 +55,16 @@ class KlControllerTest {
     assertInstanceOf(AdaptiveKl.class, adaptive);
     assertEquals(0.2, adaptive.beta(), 0);
     assertEquals(6.0, ((AdaptiveKl) adaptive).target(), 0);
+  }
+
+  @Test
+  void aNonFiniteKlLeavesBetaAsItIsWhenOfferedAndUpdatesItWhenFinite() {
+    KlController.AdaptiveKl controller = new AdaptiveKl(0.1, 6, 100);
+    assertFalse(controller.updateIfFinite(Double.NaN, 8));
+    assertFalse(controller.updateIfFinite(Double.POSITIVE_INFINITY, 8));
+    assertEquals(0.1, controller.beta(), 0);
+    assertTrue(controller.updateIfFinite(12, 8));
+    assertEquals(0.1 * (1 + 0.2 * 8 / 100), controller.beta(), 1e-12, "KL twice the target: error clipped to 0.2");
   }
 
   @Test

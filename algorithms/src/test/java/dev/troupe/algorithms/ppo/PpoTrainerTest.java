@@ -156,6 +156,29 @@ class PpoTrainerTest {
     return betas;
   }
 
+  /** Without an entropy bonus the entropy is still measured, and is the same number the bonus would see. */
+  @Test
+  void entropyIsReportedWithoutTheBonusAndEqualsTheBonusRunsFigure() {
+    PpoConfig d = PpoConfig.defaults();
+    PpoConfig tinyBonus = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(), 1e-30,
+        d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, 1, 1);
+    PpoConfig noBonus = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(), 0,
+        d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, 1, 1);
+    double[] entropy = new double[2];
+    int i = 0;
+    for (PpoConfig config : List.of(tinyBonus, noBonus)) {
+      try (NDManager root = NDManager.newBaseManager();
+          CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
+          PpoTrainer trainer = new PpoTrainer(model, adapter(model, "ppo"), config, REWARD, LR, 1.0, 3)) {
+        Metrics m = trainer.iteration(batch(0), TRAINING, LR);
+        assertTrue(m.contains(MetricNames.POLICY_ENTROPY), "no entropy in " + m.asMap().keySet());
+        entropy[i++] = m.get(MetricNames.POLICY_ENTROPY);
+      }
+    }
+    assertTrue(entropy[1] > 0 && entropy[1] <= Math.log(VOCAB) + 1e-6, "entropy " + entropy[1] + " nats");
+    assertEquals(entropy[0], entropy[1], 1e-6, "one update from the same start sees the same policy");
+  }
+
   @Test
   void everyIterationReportsTheDocumentedMetricsAsFiniteNumbers() {
     List<double[]> scored = new ArrayList<>();
@@ -168,8 +191,8 @@ class PpoTrainerTest {
     PpoConfig withEntropy = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(), 0.01,
         d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, 2, 2);
     List<String> names = List.of(MetricNames.OBJECTIVE_KL, MetricNames.OBJECTIVE_KL_COEF,
-        MetricNames.OBJECTIVE_SCORES, MetricNames.OBJECTIVE_NON_SCORE_REWARD, MetricNames.OBJECTIVE_RLHF_REWARD,
-        MetricNames.LOSS_POLICY, MetricNames.POLICY_CLIPFRAC, MetricNames.POLICY_APPROXKL, MetricNames.POLICY_RATIO,
+        MetricNames.OBJECTIVE_SCORES, MetricNames.OBJECTIVE_SCORES_STD, MetricNames.OBJECTIVE_NON_SCORE_REWARD,
+        MetricNames.OBJECTIVE_RLHF_REWARD, MetricNames.LOSS_POLICY, MetricNames.POLICY_CLIPFRAC, MetricNames.POLICY_APPROXKL, MetricNames.POLICY_RATIO,
         MetricNames.POLICY_ENTROPY, MetricNames.LOSS_VALUE, MetricNames.VALUE_CLIPFRAC,
         MetricNames.VALUE_EXPLAINED_VARIANCE, MetricNames.LOSS_TOTAL, "grad_norm", MetricNames.OPTIM_SKIPPED_STEPS);
     try (NDManager root = NDManager.newBaseManager();
@@ -184,6 +207,8 @@ class PpoTrainerTest {
         }
         double meanScore = Arrays.stream(scored.get(i)).average().orElseThrow();
         assertEquals(meanScore, m.get(MetricNames.OBJECTIVE_SCORES), 1e-6, "the mean of what the reward function said");
+        double variance = Arrays.stream(scored.get(i)).map(v -> (v - meanScore) * (v - meanScore)).average().orElseThrow();
+        assertEquals(Math.sqrt(variance), m.get(MetricNames.OBJECTIVE_SCORES_STD), 1e-9, "and their spread");
         assertEquals(m.get(MetricNames.OBJECTIVE_SCORES) - d.klCoef() * m.get(MetricNames.OBJECTIVE_KL),
             m.get(MetricNames.OBJECTIVE_RLHF_REWARD), 1e-6);
         if (i == 0) {

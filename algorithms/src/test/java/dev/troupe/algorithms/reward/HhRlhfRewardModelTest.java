@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The reward model on real human preferences: Anthropic HH-RLHF harmless-base test split, first
  * 1,800 pairs to train, the remaining 512 held out. A tiny model from random weights (no
- * pretrained weights are available offline), so the held-out accuracy is reported, not barred.
+ * pretrained weights are available offline), so the held-out accuracy is reported, with no bar
+ * beyond clearly beating a coin.
  */
 class HhRlhfRewardModelTest {
   private static final Logger LOG = LoggerFactory.getLogger(HhRlhfRewardModelTest.class);
@@ -50,7 +51,9 @@ class HhRlhfRewardModelTest {
         LOG.info("hh-rlhf harmless-base reward model: {} steps, loss {} -> {}, train accuracy {} -> {}, held-out accuracy {} on {} pairs",
             steps.size(), firstLoss, lastLoss, before, trainAccuracy, heldOut, test.size());
         assertEquals(57, steps.size(), "one epoch of 1,800 pairs in batches of 32");
-        assertTrue(heldOut >= 0 && heldOut <= 1);
+        // No bar for a tiny model from random weights, but it must have learnt something that carries to
+        // unseen pairs: a coin scores 0.5 ± 0.022 on 512 pairs; measured 0.641 (BENCHMARKS.md).
+        assertTrue(heldOut > 0.55, "held-out accuracy " + heldOut + " is no better than chance");
         assertTrue(lastLoss < firstLoss, "training loss did not fall: " + firstLoss + " -> " + lastLoss);
       }
       rm.close();

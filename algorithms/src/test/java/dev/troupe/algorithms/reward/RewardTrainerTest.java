@@ -75,6 +75,44 @@ class RewardTrainerTest {
     }
   }
 
+  /**
+   * Gradient accumulation: a batch of 6 pairs in 4 micro-batches (2, 2, 1, 1 pairs) gives the update
+   * and the metrics of the batch in one pass, since each micro-batch's mean loss counts by its share.
+   */
+  @Test
+  void fourMicroBatchesOfUnevenSizeTrainAsOneBatch() {
+    List<RewardTrainer.StepMetrics> whole = new ArrayList<>();
+    List<RewardTrainer.StepMetrics> accumulated = new ArrayList<>();
+    List<float[]> wholeWeights = trainWithAccumulation(1, whole);
+    List<float[]> accumulatedWeights = trainWithAccumulation(4, accumulated);
+    Fixtures.assertCloseTensors(wholeWeights, accumulatedWeights, "head and adapter after 5 steps");
+    for (int i = 0; i < whole.size(); i++) {
+      assertEquals(whole.get(i).loss(), accumulated.get(i).loss(), 1e-5, "loss of step " + i);
+      assertEquals(whole.get(i).accuracy(), accumulated.get(i).accuracy(), 1e-9, "accuracy of step " + i);
+      assertEquals(whole.get(i).margins(), accumulated.get(i).margins(), 1e-4, "margins of step " + i);
+    }
+  }
+
+  private static List<float[]> trainWithAccumulation(int microBatches, List<RewardTrainer.StepMetrics> steps) {
+    Random random = new Random(5);
+    List<TokenPair> pairs = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      pairs.add(new TokenPair(randomRow(random), randomRow(random), i % 3));
+    }
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm base = CausalLm.random(Fixtures.tinyLlama(97), 6, root)) {
+      Adapter adapter = base.createAdapter("reward", LoraConfig.of(4, 8, "q", "v"), 2);
+      try (RewardModel model = new RewardModel(base, adapter, RewardHead.random(64, 1, 1, root));
+          RewardTrainer trainer = new RewardTrainer(model,
+              RewardTrainer.Config.of(Trainable.HEAD_AND_ADAPTER, 6, 1e-2).withGradientAccumulation(microBatches))) {
+        for (int i = 0; i < 5; i++) {
+          steps.add(trainer.step(pairs));
+        }
+        return snapshot(trainer.parameters());
+      }
+    }
+  }
+
   @Test
   void aBatchWithANonFiniteLossIsSkippedAndCountedAndTrainingGoesOn() {
     Random random = new Random(5);

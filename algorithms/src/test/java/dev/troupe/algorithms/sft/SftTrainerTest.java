@@ -48,6 +48,36 @@ class SftTrainerTest {
     }
   }
 
+  /**
+   * Gradient accumulation: 2 micro-batches of 3 rows give the update of one batch of 6, though the
+   * micro-batches hold different numbers of target tokens (answers of 2 and 21 bytes), so a plain
+   * average of their mean losses would weight the tokens of the shorter micro-batch more.
+   */
+  @Test
+  void twoMicroBatchesOfThreeTrainAsOneBatchOfSix() throws Exception {
+    List<float[]> whole = trainAdapterWithAccumulation(6, 1);
+    List<float[]> accumulated = trainAdapterWithAccumulation(3, 2);
+    Fixtures.assertCloseTensors(whole, accumulated, "adapter after 5 steps");
+  }
+
+  private List<float[]> trainAdapterWithAccumulation(int batchSize, int microBatches) throws Exception {
+    try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
+      Adapter adapter = model.createAdapter("sft", LoraConfig.of(4, 8, "q", "v"), 1);
+      List<SftSample> train = new ArrayList<>();
+      for (int i = 0; i < 12; i++) {
+        train.add(new SftSample(tokenizer.encode("q" + i + ":"), tokenizer.encode(i % 4 < 2 ? " a" : " a much longer answer")));
+      }
+      List<Double> losses = new ArrayList<>();
+      new SftTrainer(model, adapter, SftConfig.defaults(5, 1e-2).withBatchSize(batchSize)
+          .withGradientAccumulation(microBatches)).train(train, List.of(), m -> losses.add(m.get("loss")));
+      LOG.info("batch {} x {} micro-batches: losses {}", batchSize, microBatches, losses);
+      List<float[]> weights = new ArrayList<>();
+      adapter.parameters().forEach(p -> weights.add(p.toFloatArray()));
+      return weights;
+    }
+  }
+
   @Test
   void earlyStoppingStopsAndRestoresTheBestWeights() throws Exception {
     try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
@@ -81,7 +111,7 @@ class SftTrainerTest {
       List<List<float[]>> weights = new ArrayList<>();
       weights.add(Fixtures.snapshot(adapter.parameters()));
       // No warm-up (its step 0 has rate 0), so every clean step moves the weights.
-      SftConfig config = new SftConfig(20, 1, 1e-2, 0, 0.0, 1.0, true, false, 128, 0, 3, 1);
+      SftConfig config = new SftConfig(20, 1, 1, 1e-2, 0, 0.0, 1.0, true, false, 128, 0, 3, 1);
       SftTrainer trainer = new SftTrainer(model, adapter, config);
       trainer.train(train, List.of(), m -> {
         steps.add(m);
