@@ -2,6 +2,7 @@ package dev.troupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.troupe.algorithms.experiment.Quickstart;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,7 @@ final class ExperimentCommand {
         @Override
         public void step(String phase, Metrics m) {
           bar[0].step(m.contains("loss") ? String.format("loss %.3f", m.get("loss"))
-              : m.contains("objective/scores") ? String.format("reward %.3f", m.get("objective/scores")) : "");
+              : m.contains(MetricNames.OBJECTIVE_SCORES) ? String.format("reward %.3f", m.get(MetricNames.OBJECTIVE_SCORES)) : "");
         }
       }).run(dir);
       if (bar[0] != null) {

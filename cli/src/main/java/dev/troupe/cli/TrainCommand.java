@@ -14,6 +14,7 @@ import dev.troupe.algorithms.dpo.DpoExample;
 import dev.troupe.algorithms.dpo.DpoTrainer;
 import dev.troupe.algorithms.grpo.GrpoConfig;
 import dev.troupe.algorithms.grpo.GrpoTrainer;
+import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.ppo.PpoConfig;
 import dev.troupe.algorithms.ppo.PpoTrainer;
@@ -108,15 +109,34 @@ final class TrainCommand implements Callable<Integer> {
 
   private void sft(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
       BadRowPolicy policy) throws Exception {
+    List<SftSample> samples = sftSamples(s.trainData(), codec, format, policy);
+    List<SftSample> eval = s.evalData() == null ? List.of() : sftSamples(s.evalData(), codec, format, policy);
+    TrainSettings.Sft o = s.sft();
+    SftConfig config = SftConfig.defaults(s.steps(), s.lr()).withBatchSize(s.batchSize() / s.gradientAccumulationSteps())
+        .withGradientAccumulation(s.gradientAccumulationSteps()).withMaskPrompt(o.maskPrompt())
+        .withEvaluation(o.evalEvery(), o.patience()).withSeed(s.seed());
+    if (o.packing()) {
+      config = config.withPacking(o.packLength());
+    }
+    SftTrainer.Result result;
+    try (ProgressBar bar = new ProgressBar("sft", s.steps())) {
+      result = new SftTrainer(model, adapter, config).train(samples, eval, m -> bar.step(m.contains(MetricNames.EVAL_LOSS)
+          ? String.format("loss %.3f eval %.3f", m.get("loss"), m.get(MetricNames.EVAL_LOSS))
+          : String.format("loss %.3f", m.get("loss"))));
+    }
+    if (!eval.isEmpty()) {
+      System.out.printf("sft: best validation loss %.4f at step %d of %d%s; those weights are the ones written%n",
+          result.bestEvalLoss(), result.bestStep(), result.steps(), result.stoppedEarly() ? " (stopped early)" : "");
+    }
+  }
+
+  private static List<SftSample> sftSamples(Path file, Codec codec, PromptFormat format, BadRowPolicy policy)
+      throws Exception {
     List<SftSample> samples = new ArrayList<>();
-    for (var e : report(Datasets.sft(s.trainData(), format, policy), s.trainData())) {
+    for (var e : report(Datasets.sft(file, format, policy), file)) {
       samples.add(new SftSample(codec.prompt(e.prompt()), codec.response(e.completion())));
     }
-    SftConfig config = SftConfig.defaults(s.steps(), s.lr()).withBatchSize(s.batchSize() / s.gradientAccumulationSteps())
-        .withGradientAccumulation(s.gradientAccumulationSteps()).withSeed(s.seed());
-    try (ProgressBar bar = new ProgressBar("sft", s.steps())) {
-      new SftTrainer(model, adapter, config).train(samples, List.of(), m -> bar.step(String.format("loss %.3f", m.get("loss"))));
-    }
+    return samples;
   }
 
   private void rm(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
@@ -130,7 +150,7 @@ final class TrainCommand implements Callable<Integer> {
     int held = Math.max(1, pairs.size() / 10);
     List<TokenPair> train = pairs.subList(0, pairs.size() - held);
     List<TokenPair> eval = pairs.subList(pairs.size() - held, pairs.size());
-    RewardHead head = RewardHead.random(model.config().hiddenSize(), 1, s.rmPooling(), s.seed(), root);
+    RewardHead head = RewardHead.random(model.config().hiddenSize(), s.rmMembers(), s.rmPooling(), s.seed(), root);
     RewardModel rm = new RewardModel(model, adapter, head);
     try (RewardTrainer trainer = new RewardTrainer(rm, RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER,
         s.batchSize(), s.lr()).withEpochs(s.rmEpochs()).withGradientAccumulation(s.gradientAccumulationSteps())
@@ -183,23 +203,28 @@ final class TrainCommand implements Callable<Integer> {
         List.of(), List.of());
     try (ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       if (s.algorithm() == Algorithm.PPO) {
-        PpoConfig d = PpoConfig.defaults().withKlCoef(s.ppoKlCoef());
+        TrainSettings.Ppo o = s.ppo();
+        PpoConfig d = PpoConfig.defaults().withKlCoef(o.klCoef());
         PpoConfig config = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(),
-            d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), d.adaptiveKl(), s.ppoEpochs(), d.minibatches());
+            d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, o.epochs(), o.minibatches());
+        if (o.klTarget() != null) {
+          config = config.withAdaptiveKl(o.klTarget(), o.klHorizon());
+        }
         try (PpoTrainer trainer = new PpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm(), s.seed())) {
           for (int i = 0; i < s.steps(); i++) {
             Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
-            bar.step(String.format("score %.3f kl %.3f", m.get("objective/scores"), m.get("objective/kl")));
+            bar.step(String.format("score %.3f kl %.3f", m.get(MetricNames.OBJECTIVE_SCORES), m.get(MetricNames.OBJECTIVE_KL)));
           }
         }
       } else {
-        GrpoConfig config = new GrpoConfig(s.grpoGroupSize(),
+        TrainSettings.Grpo o = s.grpo();
+        GrpoConfig config = new GrpoConfig(o.groupSize(),
             s.algorithm() == Algorithm.RLOO ? GrpoConfig.Advantage.RLOO : GrpoConfig.Advantage.GRPO,
-            true, 1e-4, 0.2, s.grpoBeta(), 1);
+            o.scaleRewards(), 1e-4, 0.2, o.beta(), o.iterations());
         try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm())) {
           for (int i = 0; i < s.steps(); i++) {
             Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
-            bar.step(String.format("score %.3f", m.get("objective/scores")));
+            bar.step(String.format("score %.3f", m.get(MetricNames.OBJECTIVE_SCORES)));
           }
         }
       }

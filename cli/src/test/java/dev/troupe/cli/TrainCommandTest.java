@@ -127,11 +127,17 @@ class TrainCommandTest {
         {"prompt": "3+3=", "completion": " 6"}
         {"messages": [{"role": "user", "content": "say hi"}, {"role": "assistant", "content": "hi!"}]}
         """);
-    Path conf = config("  data.train = sft.jsonl\n  steps = 3\n  batch-size = 4\n  optim.gradient-accumulation-steps = 2"
-        + "\n  optim.lr = 1e-2\n  adapter.targets = [q, v]");
+    Files.writeString(dir.resolve("sft-eval.jsonl"), """
+        {"prompt": "4+4=", "completion": " 8"}
+        """);
+    Path conf = config("  data.train = sft.jsonl\n  data.eval = sft-eval.jsonl\n  steps = 4\n  batch-size = 4"
+        + "\n  optim.gradient-accumulation-steps = 2\n  optim.lr = 1e-2\n  adapter.targets = [q, v]"
+        + "\n  sft { packing = true, pack-length = 16, eval-every = 2, patience = 5 }");
     Object[] result = ModelCommandTest.troupe("train", "sft", "--config", conf.toString());
     assertEquals(0, result[0], (String) result[2]);
-    assertTrue(trainedB("out", "sft") > 0, "B is still zero after 3 SFT steps");
+    assertTrue(((String) result[1]).contains("best validation loss") && ((String) result[1]).contains("of 4"),
+        (String) result[1]);
+    assertTrue(trainedB("out", "sft") > 0, "B is still zero after 4 SFT steps");
   }
 
   /**
@@ -146,7 +152,7 @@ class TrainCommandTest {
         {"prompt": "say hi", "chosen": " hi!", "rejected": " no", "margin": 1.0}
         {"prompt": "1+1=", "chosen": " 2", "rejected": " 3"}
         """);
-    Object[] rm = ModelCommandTest.troupe("train", "rm", "--config", config("  output = rm\n  rm.margin = true"
+    Object[] rm = ModelCommandTest.troupe("train", "rm", "--config", config("  output = rm\n  rm.margin = true\n  rm.members = 2"
         + "\n  batch-size = 2\n  optim.gradient-accumulation-steps = 2\n  rm.epochs = 2\n  adapter.targets = [q, v]").toString());
     assertEquals(0, rm[0], (String) rm[2]);
     Files.writeString(dir.resolve("prompts.jsonl"), """
@@ -154,8 +160,10 @@ class TrainCommandTest {
         {"prompt": "say hi"}
         """);
     for (String algorithm : List.of("ppo", "grpo", "rloo")) {
+      // PPO with the adaptive KL controller and two minibatches, GRPO / RLOO with two passes per batch.
       Path conf = config("  data.train = prompts.jsonl\n  reward-model = rm\n  output = out-" + algorithm
-          + "\n  steps = 2\n  batch-size = 2\n  generation.max-new-tokens = 4\n  optim.lr = 1e-2\n  adapter.targets = [q, v]");
+          + "\n  steps = 2\n  batch-size = 2\n  generation.max-new-tokens = 4\n  optim.lr = 1e-2\n  adapter.targets = [q, v]"
+          + "\n  ppo { kl-target = 1.0, kl-horizon = 100, minibatches = 2 }\n  grpo.iterations = 2");
       Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", conf.toString());
       assertEquals(0, result[0], algorithm + ": " + result[2]);
       assertTrue(trainedB("out-" + algorithm, algorithm) > 0, algorithm + ": B is still zero after 2 iterations");
@@ -183,7 +191,8 @@ class TrainCommandTest {
       "dpo | dpo.label-smoothing = 0.1 | troupe.train.dpo.label-smoothing = 0.1 applies to cdpo only",
       "ppo | optim.gradient-accumulation-steps = 2 | troupe.train.optim.gradient-accumulation-steps applies to sft, rm, dpo",
       "rm | optim.gradient-accumulation-steps = 3 | must divide troupe.train.batch-size = 8",
-      "rm | optim.gradient-accumulation-steps = 0 | troupe.train.optim.gradient-accumulation-steps must be positive"})
+      "rm | optim.gradient-accumulation-steps = 0 | troupe.train.optim.gradient-accumulation-steps must be positive",
+      "sft | sft.eval-every = 10 | troupe.train.sft.eval-every = 10 needs troupe.train.data.eval"})
   void valuesTheRunCannotUseNameFileLineAndKey(String algorithm, String line, String expected) throws Exception {
     Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", config("  " + line).toString());
     assertEquals(2, result[0], "exit code; stderr: " + result[2]);

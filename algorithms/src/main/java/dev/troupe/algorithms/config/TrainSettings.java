@@ -15,9 +15,18 @@ import java.util.Locale;
 /** A single-process training run read from a HOCON file under {@code troupe.train}, checked strictly. */
 public record TrainSettings(Algorithm algorithm, Path model, String quantize, Path output, long seed, int steps,
     int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm,
-    int gradientAccumulationSteps, Path trainData, String dataFormat, String badRows, double dpoBeta,
-    double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling, boolean rmMargin, Path rewardModel, int maxNewTokens, double temperature, double ppoKlCoef, int ppoEpochs, int grpoGroupSize,
-    double grpoBeta) {
+    int gradientAccumulationSteps, Path trainData, Path evalData, String dataFormat, String badRows,
+    double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling, boolean rmMargin, int rmMembers,
+    Path rewardModel, int maxNewTokens, double temperature, Sft sft, Ppo ppo, Grpo grpo) {
+
+  /** {@code sft { ... }}: what the loss counts, packing, and validation on {@code data.eval} with early stopping. */
+  public record Sft(boolean maskPrompt, boolean packing, int packLength, int evalEvery, int patience) {}
+
+  /** {@code ppo { ... }}: β fixed at klCoef, or adapted toward klTarget nats over klHorizon sequences when it is set. */
+  public record Ppo(double klCoef, Double klTarget, long klHorizon, int epochs, int minibatches) {}
+
+  /** {@code grpo { ... }} (also rloo): group size, KL weight, passes per batch, GRPO's division by the group's std. */
+  public record Grpo(int groupSize, double beta, int iterations, boolean scaleRewards) {}
 
   /** The algorithms `troupe train` runs. */
   public enum Algorithm {
@@ -60,17 +69,26 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
           c.getDouble("adapter.dropout"), c.getStringList("adapter.targets"), c.getBoolean("adapter.rslora"),
           c.getBoolean("adapter.dora"));
       Path base = file.toAbsolutePath().getParent();
+      Path evalData = c.getIsNull("data.eval") ? null : path(c, "data.eval", base, file);
+      Sft sft = new Sft(c.getBoolean("sft.mask-prompt"), c.getBoolean("sft.packing"), positive(c, "sft.pack-length", file),
+          nonNegative(c, "sft.eval-every"), positive(c, "sft.patience", file));
+      if (evalData == null && sft.evalEvery() > 0) {
+        throw new IllegalArgumentException(ConfigCheck.where(c.getValue("sft.eval-every").origin()) + SECTION
+            + ".sft.eval-every = " + sft.evalEvery() + " needs " + SECTION + ".data.eval (a file to validate on)");
+      }
+      Ppo ppo = new Ppo(c.getDouble("ppo.kl-coef"), c.getIsNull("ppo.kl-target") ? null : c.getDouble("ppo.kl-target"),
+          positive(c, "ppo.kl-horizon", file), positive(c, "ppo.epochs", file), positive(c, "ppo.minibatches", file));
+      Grpo grpo = new Grpo(positive(c, "grpo.group-size", file), c.getDouble("grpo.beta"),
+          positive(c, "grpo.iterations", file), c.getBoolean("grpo.scale-rewards"));
       return new TrainSettings(algorithm, path(c, "model", base, file), c.getString("quantize"),
           base.resolve(c.getString("output")), c.getLong("seed"), positive(c, "steps", file),
           positive(c, "batch-size", file), c.getString("prompt-format"), adapter, c.getDouble("optim.lr"),
-          c.getDouble("optim.max-grad-norm"), accumulation(c, algorithm), path(c, "data.train", base, file),
+          c.getDouble("optim.max-grad-norm"), accumulation(c, algorithm), path(c, "data.train", base, file), evalData,
           dataFormat(c, algorithm), oneOf(c, "data.bad-rows", List.of("fail", "skip")), c.getDouble("dpo.beta"),
           labelSmoothing(c, algorithm), positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
-          c.getBoolean("rm.margin"),
+          c.getBoolean("rm.margin"), positive(c, "rm.members", file),
           c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
-          positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"),
-          c.getDouble("ppo.kl-coef"), positive(c, "ppo.epochs", file), positive(c, "grpo.group-size", file),
-          c.getDouble("grpo.beta"));
+          positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"), sft, ppo, grpo);
     } catch (ConfigException e) {
       throw new IllegalArgumentException(e.getMessage(), e);
     }
@@ -146,6 +164,15 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
       throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key + ": "
           + e.getMessage(), e);
     }
+  }
+
+  private static int nonNegative(Config c, String key) {
+    int v = c.getInt(key);
+    if (v < 0) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " must be >= 0, got " + v);
+    }
+    return v;
   }
 
   private static int positive(Config c, String key, Path file) {

@@ -7,10 +7,10 @@ package dev.troupe.algorithms.metrics;
 public final class MetricNames {
   private MetricNames() {}
 
-  // Losses, as minimised (TRL logs the minibatch averages as loss/policy_avg, loss/value_avg).
+  // Losses, as minimised; PPO's are averages over the iteration's minibatch updates, as TRL's.
   public static final String LOSS = "loss";
-  public static final String LOSS_POLICY = "loss/policy";
-  public static final String LOSS_VALUE = "loss/value";
+  public static final String LOSS_POLICY = "loss/policy_avg";
+  public static final String LOSS_VALUE = "loss/value_avg";
   public static final String LOSS_TOTAL = "loss/total";
 
   // The RLHF objective of a rollout batch (TRL PPOTrainer).
@@ -29,29 +29,34 @@ public final class MetricNames {
 
   // The policy update (PPO, GRPO).
   /** Fraction of response tokens whose probability ratio was clipped. */
-  public static final String POLICY_CLIPFRAC = "policy/clipfrac";
+  public static final String POLICY_CLIPFRAC = "policy/clipfrac_avg";
   /** 0.5 · mean (log π − log π_old)², as TRL computes it. */
-  public static final String POLICY_APPROXKL = "policy/approxkl";
-  /** Mean probability ratio π / π_old over response tokens (TRL names it val/ratio). */
-  public static final String POLICY_RATIO = "policy/ratio";
+  public static final String POLICY_APPROXKL = "policy/approxkl_avg";
+  /** Mean probability ratio π / π_old over response tokens (TRL's name, though it is the policy's). */
+  public static final String POLICY_RATIO = "val/ratio";
   /** Mean entropy of the next-token distribution over response tokens, in nats. */
-  public static final String POLICY_ENTROPY = "policy/entropy";
+  public static final String POLICY_ENTROPY = "policy/entropy_avg";
   /** GRPO's mean per-token k3 KL estimate to the reference policy (TRL GRPOTrainer). */
   public static final String KL = "kl";
 
   // The value head (PPO).
   /** Fraction of response tokens whose clipped value loss was the larger one. */
-  public static final String VALUE_CLIPFRAC = "value/clipfrac";
-  /** 1 − Var(R − V) / Var(R) over response tokens: 1 is a perfect value head, ≤ 0 a useless one. */
-  public static final String VALUE_EXPLAINED_VARIANCE = "value/explained_variance";
+  public static final String VALUE_CLIPFRAC = "val/clipfrac_avg";
+  /**
+   * 1 − Var(R − V) / Var(R) over response tokens: 1 is a perfect value head, ≤ 0 a useless one (the
+   * name of TRL's first PPOTrainer, ppo/val/var_explained, under the val/ prefix of its current one).
+   */
+  public static final String VALUE_EXPLAINED_VARIANCE = "val/var_explained";
 
   // The optimizer (every trainer).
   /**
-   * Optimizer steps refused so far because the gradient was NaN or infinite: a running count over
+   * Optimizer steps refused so far because the loss or the gradient was NaN or infinite: a running count over
    * the optimizer's life (a trainer's, or one SFT run's), so a dashboard shows when bad steps
    * started and whether they go on.
    */
   public static final String OPTIM_SKIPPED_STEPS = "optim/skipped_steps";
+  /** SFT's validation loss (the Hugging Face Trainer's name). */
+  public static final String EVAL_LOSS = "eval_loss";
 
   // Preference pairs (DPO / IPO / cDPO, TRL DPOTrainer).
   /** Mean implicit reward β·(log π − log π_ref) of the chosen responses. */

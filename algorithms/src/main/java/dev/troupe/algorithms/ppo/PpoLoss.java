@@ -61,7 +61,7 @@ public final class PpoLoss {
    * </pre>
    * so the value head cannot move further than ε from the rollout's values in one batch.
    * Metrics: loss/value; value/clipfrac, the fraction of tokens where the clipped term is the
-   * larger; value/explained_variance of {@code values} for {@code returns}.
+   * larger; val/var_explained of {@code values} for {@code returns}.
    *
    * @param values [B, T] predicted now (with gradient)
    * @param oldValues [B, T] predicted at rollout time

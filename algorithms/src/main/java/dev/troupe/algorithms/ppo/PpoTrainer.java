@@ -8,6 +8,7 @@ import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
+import dev.troupe.algorithms.optim.MicroBatches;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.rollout.ResponseBatch;
 import dev.troupe.algorithms.rollout.RewardFunction;
@@ -19,7 +20,9 @@ import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.Random;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -40,6 +43,7 @@ public final class PpoTrainer implements AutoCloseable {
   private final double maxGradNorm;
   private final Generator generator;
   private long iteration;
+  private final Random shuffler;
 
   public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, RewardFunction reward, double lr,
       double maxGradNorm, long seed) {
@@ -52,6 +56,7 @@ public final class PpoTrainer implements AutoCloseable {
     this.generator = new Generator(model, null);
     // Zero-ish init: the first value estimates are ~0, as for a fresh scalar head in TRL.
     this.valueHead = RewardHead.random(model.config().hiddenSize(), 1, 1e-3, seed, model.manager());
+    this.shuffler = new Random(seed);
     adapter.setTrainable(true);
     valueHead.setTrainable(true);
     List<NDArray> params = new ArrayList<>(adapter.parameters());
@@ -61,6 +66,11 @@ public final class PpoTrainer implements AutoCloseable {
 
   public double beta() {
     return kl.beta();
+  }
+
+  /** Optimizer updates applied so far: epochs × minibatches per iteration, less any refused. */
+  public long updates() {
+    return optimizer.stepCount();
   }
 
   /**
@@ -101,11 +111,21 @@ public final class PpoTrainer implements AutoCloseable {
       // The old policy's pass (adapter on) is timed with the reference pass: both are no-grad forwards.
       timer.lap(MetricNames.TIME_REFERENCE);
       int b = prompts.size();
-      int size = Math.max(1, b / Math.max(1, config.minibatches()));
+      List<Integer> rowOrder = new ArrayList<>();
+      for (int r = 0; r < b; r++) {
+        rowOrder.add(r);
+      }
       List<Metrics> updates = new ArrayList<>();
       for (int epoch = 0; epoch < config.epochs(); epoch++) {
-        for (int from = 0; from < b; from += size) {
-          NDIndex rowsIndex = new NDIndex("{}:{}", from, Math.min(b, from + size));
+        // Exactly config.minibatches() minibatches of near-equal size, drawn afresh each epoch as in TRL;
+        // one minibatch is the whole batch in order.
+        if (config.minibatches() > 1) {
+          Collections.shuffle(rowOrder, shuffler);
+        }
+        for (List<Integer> minibatch : MicroBatches.split(rowOrder, config.minibatches())) {
+          NDIndex rowsIndex = config.minibatches() == 1
+              ? new NDIndex("0:{}", b)
+              : new NDIndex("{}", step.create(minibatch.stream().mapToLong(Integer::longValue).toArray()));
           Metrics m;
           try (GradMode ignored = GradMode.enabled()) {
             NDArray ids = rows.ids().get(rowsIndex);
@@ -139,7 +159,7 @@ public final class PpoTrainer implements AutoCloseable {
       timer.lap(MetricNames.TIME_UPDATE);
       metrics.merge(Metrics.mean(updates));
       try (GradMode ignored = GradMode.disabled()) {
-        metrics.put("value/explained_variance", PpoLoss.explainedVariance(oldValues, returns, mask));
+        metrics.put(MetricNames.VALUE_EXPLAINED_VARIANCE, PpoLoss.explainedVariance(oldValues, returns, mask));
       }
     }
     metrics.merge(timer.total(MetricNames.TIME_ITERATION));

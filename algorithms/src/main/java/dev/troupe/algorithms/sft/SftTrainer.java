@@ -91,7 +91,7 @@ public final class SftTrainer {
             && ((step + 1) % config.evalEvery() == 0 || step + 1 == config.steps());
         if (evaluate) {
           double evalLoss = evalLoss(eval);
-          m.put("eval/loss", evalLoss);
+          m.put(MetricNames.EVAL_LOSS, evalLoss);
           if (evalLoss < bestEval) {
             bestEval = evalLoss;
             bestStep = step + 1;

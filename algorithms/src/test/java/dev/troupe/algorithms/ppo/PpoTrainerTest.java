@@ -156,6 +156,23 @@ class PpoTrainerTest {
     return betas;
   }
 
+  /** 10 rollouts in 3 minibatches are 3 updates per epoch (4, 3 and 3 rows), not 3 of 3 and a remainder of 1. */
+  @Test
+  void eachEpochMakesExactlyTheConfiguredNumberOfMinibatchUpdates() {
+    PpoConfig d = PpoConfig.defaults();
+    PpoConfig threeMinibatches = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(),
+        d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, 2, 3);
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
+        PpoTrainer trainer = new PpoTrainer(model, adapter(model, "ppo"), threeMinibatches, REWARD, LR, 1.0, 3)) {
+      Metrics m = trainer.iteration(TargetTokenTask.batch(0, 10), TRAINING, LR);
+      assertEquals(2 * 3, trainer.updates());
+      assertTrue(Double.isFinite(m.get(MetricNames.LOSS_TOTAL)), m.toString());
+      trainer.iteration(TargetTokenTask.batch(1, 10), TRAINING, LR);
+      assertEquals(2 * 2 * 3, trainer.updates());
+    }
+  }
+
   /** Without an entropy bonus the entropy is still measured, and is the same number the bonus would see. */
   @Test
   void entropyIsReportedWithoutTheBonusAndEqualsTheBonusRunsFigure() {

@@ -44,6 +44,7 @@ class RewardTrainerTest {
       try (RewardModel model = new RewardModel(base, adapter, RewardHead.random(64, 2, 1, root));
           RewardTrainer trainer = new RewardTrainer(model, config)) {
         List<float[]> frozenBefore = trainable == Trainable.HEAD_AND_BASE ? null : snapshot(base.baseParameters());
+        List<float[]> adapterBefore = snapshot(adapter.parameters());
         float[] headBefore = model.head().parameters().get(0).toFloatArray();
         trainer.train(pairs); // the first steps create the .grad tensors, which are meant to stay
         int baseArrays = base.manager().getManagedArrays().size();
@@ -65,6 +66,14 @@ class RewardTrainerTest {
         assertEquals(optimizerArrays, trainer.optimizer().manager().getManagedArrays().size(), "optimizer manager");
         assertEquals(22, trainer.optimizer().stepCount());
         assertNotEquals(headBefore[0], model.head().parameters().get(0).toFloatArray()[0], "the head trains");
+        if (trainable != Trainable.HEAD_AND_ADAPTER) {
+          List<float[]> adapterAfter = snapshot(adapter.parameters());
+          for (int i = 0; i < adapterBefore.size(); i++) {
+            assertArrayEquals(adapterBefore.get(i), adapterAfter.get(i), "adapter tensor " + i + " is untouched");
+          }
+        } else {
+          assertFalse(Fixtures.sameValues(adapterBefore, snapshot(adapter.parameters())), "the adapter trains");
+        }
         if (frozenBefore != null) {
           List<float[]> frozenAfter = snapshot(base.baseParameters());
           for (int i = 0; i < frozenBefore.size(); i++) {

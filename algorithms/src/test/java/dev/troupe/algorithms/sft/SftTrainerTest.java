@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.LoraConfig;
 import dev.troupe.model.tokenizer.Tokenizer;
@@ -46,6 +47,52 @@ class SftTrainerTest {
       assertEquals(60, result.steps());
       assertTrue(result.bestEvalLoss() < before / 5, "validation loss " + before + " -> " + result.bestEvalLoss());
     }
+  }
+
+  /**
+   * The loss is the mean next-token NLL over completion tokens only when the prompt is masked, and
+   * over every token after the first when it is not: checked against the log-probs the generator's
+   * scorer gives the same tokens, for examples of different prompt and completion lengths.
+   */
+  @Test
+  void theLossCountsExactlyTheTokensTheMaskSays() throws Exception {
+    try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
+      List<SftSample> samples = List.of(new SftSample(tokenizer.encode("q:"), tokenizer.encode(" a long answer")),
+          new SftSample(tokenizer.encode("a longer question:"), tokenizer.encode(" ok")),
+          new SftSample(tokenizer.encode("x"), tokenizer.encode(" mid answer")));
+      // A few steps on the completions alone: prompt and completion tokens then have very different losses.
+      new SftTrainer(model, null, SftConfig.defaults(20, 1e-2).withBatchSize(3)).train(samples, List.of(), m -> { });
+      List<long[]> prompts = samples.stream().map(SftSample::prompt).toList();
+      List<long[]> completions = samples.stream().map(SftSample::completion).toList();
+      double masked = new SftTrainer(model, null, SftConfig.defaults(1, 1e-3).withBatchSize(8)).evalLoss(samples);
+      assertEquals(meanNll(LogProbs.score(model, prompts, completions, null, 1.0)), masked, 1e-5);
+
+      List<long[]> firstTokens = new ArrayList<>();
+      List<long[]> rest = new ArrayList<>();
+      for (SftSample s : samples) {
+        long[] all = java.util.Arrays.copyOf(s.prompt(), s.length());
+        System.arraycopy(s.completion(), 0, all, s.prompt().length, s.completion().length);
+        firstTokens.add(new long[] {all[0]});
+        rest.add(java.util.Arrays.copyOfRange(all, 1, all.length));
+      }
+      double unmasked = new SftTrainer(model, null, SftConfig.defaults(1, 1e-3).withBatchSize(8).withMaskPrompt(false))
+          .evalLoss(samples);
+      assertEquals(meanNll(LogProbs.score(model, firstTokens, rest, null, 1.0)), unmasked, 1e-5);
+      assertTrue(unmasked > masked + 0.5, "masked " + masked + " vs unmasked " + unmasked);
+    }
+  }
+
+  private static double meanNll(List<float[]> logProbs) {
+    double sum = 0;
+    int count = 0;
+    for (float[] row : logProbs) {
+      for (float v : row) {
+        sum -= v;
+        count++;
+      }
+    }
+    return sum / count;
   }
 
   /**
