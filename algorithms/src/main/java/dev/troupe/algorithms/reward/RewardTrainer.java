@@ -57,9 +57,9 @@ public final class RewardTrainer implements AutoCloseable {
    *     {@link #bootstrapWeight}); ignored with a single head
    * @param seed the shuffling of pairs between epochs and the bootstrap draws
    */
-  public record Config(Trainable trainable, int epochs, int batchSize, int gradientAccumulationSteps, AdamWConfig optimizer,
-      LrSchedule schedule, double maxGradNorm, double centerRewardsCoefficient, boolean bootstrap,
-      long seed) {
+  public record Config(Trainable trainable, int epochs, int batchSize, int gradientAccumulationSteps,
+      AdamWConfig optimizer, LrSchedule schedule, double maxGradNorm, double centerRewardsCoefficient,
+      boolean bootstrap, long seed) {
     public Config {
       if (trainable == null || optimizer == null) {
         throw new IllegalArgumentException("trainable and optimizer are required");
@@ -82,8 +82,8 @@ public final class RewardTrainer implements AutoCloseable {
     }
 
     public Config withEpochs(int n) {
-      return new Config(trainable, n, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
-          bootstrap, seed);
+      return new Config(trainable, n, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm,
+          centerRewardsCoefficient, bootstrap, seed);
     }
 
     public Config withGradientAccumulation(int microBatches) {
@@ -92,23 +92,23 @@ public final class RewardTrainer implements AutoCloseable {
     }
 
     public Config withSchedule(LrSchedule s) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, s, maxGradNorm, centerRewardsCoefficient,
-          bootstrap, seed);
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, s, maxGradNorm,
+          centerRewardsCoefficient, bootstrap, seed);
     }
 
     public Config withCenterRewards(double coefficient) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, coefficient, bootstrap,
-          seed);
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
+          maxGradNorm, coefficient, bootstrap, seed);
     }
 
     public Config withBootstrap(boolean b) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
-          b, seed);
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
+          maxGradNorm, centerRewardsCoefficient, b, seed);
     }
 
     public Config withSeed(long s) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm, centerRewardsCoefficient,
-          bootstrap, s);
+      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
+          maxGradNorm, centerRewardsCoefficient, bootstrap, s);
     }
   }
 
@@ -223,8 +223,6 @@ public final class RewardTrainer implements AutoCloseable {
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("an empty minibatch");
     }
-    int b = batch.size();
-    int k = model.members();
     long stepIndex = steps++;
     double lr = config.schedule() == null ? config.optimizer().lr() : config.schedule().lr(stepIndex);
     List<List<TokenPair>> micro = MicroBatches.split(batch, config.gradientAccumulationSteps());
