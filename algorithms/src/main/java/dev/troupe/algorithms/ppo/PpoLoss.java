@@ -100,7 +100,11 @@ public final class PpoLoss {
       throw new IllegalArgumentException("logits has shape " + logits.getShape()
           + ", expected [B, T, V] over the mask's " + mask.getShape());
     }
-    NDArray logP = logits.logSoftmax(-1);
+    return entropyOfLogProbs(logits.logSoftmax(-1), mask);
+  }
+
+  /** {@link #entropy} from log-probabilities [B, T, V] already taken (the log-softmax is the costly part). */
+  public static LossOutput entropyOfLogProbs(NDArray logP, NDArray mask) {
     NDArray perToken = logP.exp().mul(logP).sum(new int[] {-1}).neg();
     NDArray meanEntropy = Masked.mean(perToken, mask);
     return new LossOutput(meanEntropy.neg(), new Metrics().put(MetricNames.POLICY_ENTROPY, meanEntropy.getFloat()));

@@ -131,13 +131,14 @@ public final class PpoTrainer implements AutoCloseable {
             NDArray ids = rows.ids().get(rowsIndex);
             NDArray hidden = model.hidden(ids, rows.mask().get(rowsIndex), null, adapter, true);
             NDArray logits = model.logits(hidden.get(new NDIndex(":, :-1, :")));
-            NDArray logps = LogProbs.ofTargets(logits, ids.get(new NDIndex(":, 1:")), 1.0);
+            NDArray logProbs = logits.logSoftmax(-1); // once, for the targets' log-probs and the entropy
+            NDArray logps = LogProbs.atTargets(logProbs, ids.get(new NDIndex(":, 1:")));
             NDArray mb = mask.get(rowsIndex);
             LossOutput policy = PpoLoss.policy(logps, oldLogps.get(rowsIndex), advantages.get(rowsIndex), mb,
                 config.clipRange());
             LossOutput value = PpoLoss.value(values(hidden), oldValues.get(rowsIndex), returns.get(rowsIndex), mb,
                 config.clipRangeValue());
-            LossOutput entropy = config.entropyCoef() > 0 ? PpoLoss.entropy(logits, mb) : null;
+            LossOutput entropy = config.entropyCoef() > 0 ? PpoLoss.entropyOfLogProbs(logProbs, mb) : null;
             LossOutput total = PpoLoss.total(policy, value, entropy, config);
             GradMode.backward(total.loss());
             m = total.metrics();
@@ -145,7 +146,7 @@ public final class PpoTrainer implements AutoCloseable {
               // Reported without the bonus too (as TRL does): a collapsing entropy is the first sign of a
               // policy that has stopped exploring; measured off the graph, so it costs no backward.
               try (GradMode off = GradMode.disabled()) {
-                m.merge(PpoLoss.entropy(logits.stopGradient(), mb).metrics());
+                m.merge(PpoLoss.entropyOfLogProbs(logProbs.stopGradient(), mb).metrics());
               }
             }
           }

@@ -127,7 +127,7 @@ public final class SftTrainer {
       for (int from = 0; from < rows.size(); from += config.batchSize()) {
         List<Row> batch = rows.subList(from, Math.min(rows.size(), from + config.batchSize()));
         try (NDManager step = model.manager().newSubManager()) {
-          double counted = batch.stream().mapToDouble(Row::countedTargets).sum();
+          double counted = countedTargets(batch);
           total += loss(batch, step, false).getFloat() * counted;
           tokens += counted;
         }

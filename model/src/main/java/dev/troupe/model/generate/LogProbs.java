@@ -24,7 +24,15 @@ public final class LogProbs {
    */
   public static NDArray ofTargets(NDArray logits, NDArray targets, double temperature) {
     NDArray scaled = temperature == 1.0 ? logits : Ops.div(logits, temperature);
-    return scaled.logSoftmax(-1).gather(targets.expandDims(-1), -1).squeeze(-1);
+    return atTargets(scaled.logSoftmax(-1), targets);
+  }
+
+  /**
+   * The entries of log-probabilities [B, T, V] at target ids [B, T]: for a caller that needs the
+   * whole distribution too (PPO's entropy) and so takes the log-softmax once.
+   */
+  public static NDArray atTargets(NDArray logProbs, NDArray targets) {
+    return logProbs.gather(targets.expandDims(-1), -1).squeeze(-1);
   }
 
   /** Scores each response after its prompt, without gradients; one float per response token. */
