@@ -212,6 +212,27 @@ public final class Fixtures {
     return new Samples(meanReward, kl / responses.size());
   }
 
+  /**
+   * What a policy worker and a reward worker hand a learner: {@code perPrompt} samples of base +
+   * {@code adapter} per prompt (consecutive, one group each), scored by {@code reward}.
+   */
+  public static List<dev.troupe.protocol.Rollout> scoredRollouts(CausalLm model, Adapter adapter, List<long[]> prompts,
+      int perPrompt, SamplingParams sampling, RewardFunction reward) {
+    dev.troupe.protocol.GenerateRequest.Builder request = dev.troupe.protocol.GenerateRequest.newBuilder()
+        .setRequestId("test").setSamplesPerPrompt(perPrompt)
+        .setSampling(dev.troupe.algorithms.rollout.RolloutGenerator.sampling(sampling));
+    for (int i = 0; i < prompts.size(); i++) {
+      dev.troupe.protocol.Prompt.Builder prompt = dev.troupe.protocol.Prompt.newBuilder().setId("p" + i);
+      for (long id : prompts.get(i)) {
+        prompt.addTokenIds(id);
+      }
+      request.addPrompts(prompt);
+    }
+    List<dev.troupe.protocol.Rollout> rollouts = new dev.troupe.algorithms.rollout.RolloutGenerator(model, null, "test")
+        .generate(request.build(), adapter, 0, "");
+    return dev.troupe.algorithms.rollout.Rollouts.scoredBy(rollouts, reward);
+  }
+
   /** Records the events {@code source}'s SLF4J logger sends to logback (the tests' backend) until closed. */
   public static LogRecorder recordLog(Class<?> source) {
     return new LogRecorder((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(source));

@@ -2,7 +2,6 @@ package dev.troupe.cli;
 
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
-import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.config.TrainSettings;
 import dev.troupe.algorithms.config.TrainSettings.Algorithm;
 import dev.troupe.algorithms.data.BadRowPolicy;
@@ -10,7 +9,6 @@ import dev.troupe.algorithms.data.Datasets;
 import dev.troupe.algorithms.data.Loaded;
 import dev.troupe.algorithms.data.PreferencePair;
 import dev.troupe.algorithms.dpo.DpoConfig;
-import dev.troupe.algorithms.dpo.DpoExample;
 import dev.troupe.algorithms.dpo.DpoTrainer;
 import dev.troupe.algorithms.grpo.GrpoConfig;
 import dev.troupe.algorithms.grpo.GrpoTrainer;
@@ -23,6 +21,15 @@ import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.algorithms.reward.TokenPair;
 import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.rollout.RolloutGenerator;
+import dev.troupe.algorithms.rollout.Rollouts;
+import dev.troupe.algorithms.data.TokenCodec;
+import dev.troupe.algorithms.optim.OptimizerSettings;
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.trainer.TrainerConfigs;
+import dev.troupe.protocol.FeedbackSource;
+import dev.troupe.protocol.GenerateRequest;
+import dev.troupe.protocol.Prompt;
 import dev.troupe.algorithms.sft.SftConfig;
 import dev.troupe.algorithms.sft.SftSample;
 import dev.troupe.algorithms.sft.SftTrainer;
@@ -65,7 +72,7 @@ final class TrainCommand implements Callable<Integer> {
     try (NDManager root = NDManager.newBaseManager();
         Tokenizer tokenizer = Tokenizer.load(s.model().resolve("tokenizer.json"));
         CausalLm model = HfModel.load(s.model(), new HfModel.LoadOptions(DataType.FLOAT32, Quantization.parse(s.quantize())), root)) {
-      Codec codec = new Codec(tokenizer);
+      TokenCodec codec = new TokenCodec(tokenizer);
       Adapter adapter = model.createAdapter(s.algorithm().name().toLowerCase(Locale.ROOT), s.adapter(), s.seed());
       switch (s.algorithm()) {
         case SFT -> sft(s, model, adapter, codec, format, policy);
@@ -77,18 +84,6 @@ final class TrainCommand implements Callable<Integer> {
       System.out.println("adapter written to " + s.output().resolve("adapter"));
     }
     return 0;
-  }
-
-  private record Codec(Tokenizer tokenizer) {
-    long[] prompt(String text) {
-      long[] ids = tokenizer.encode(text);
-      return tokenizer.bosId().isPresent() ? Rollouts.join(new long[] {tokenizer.bosId().getAsLong()}, ids) : ids;
-    }
-
-    long[] response(String text) {
-      long[] ids = tokenizer.encode(text);
-      return tokenizer.eosId().isPresent() ? Rollouts.join(ids, new long[] {tokenizer.eosId().getAsLong()}) : ids;
-    }
   }
 
   private static <T> List<T> report(Loaded<T> loaded, Path file) {
@@ -107,7 +102,7 @@ final class TrainCommand implements Callable<Integer> {
     return report(loaded, s.trainData());
   }
 
-  private void sft(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+  private void sft(TrainSettings s, CausalLm model, Adapter adapter, TokenCodec codec, PromptFormat format,
       BadRowPolicy policy) throws Exception {
     List<SftSample> samples = sftSamples(s.trainData(), codec, format, policy);
     List<SftSample> eval = s.evalData() == null ? List.of() : sftSamples(s.evalData(), codec, format, policy);
@@ -130,7 +125,7 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static List<SftSample> sftSamples(Path file, Codec codec, PromptFormat format, BadRowPolicy policy)
+  private static List<SftSample> sftSamples(Path file, TokenCodec codec, PromptFormat format, BadRowPolicy policy)
       throws Exception {
     List<SftSample> samples = new ArrayList<>();
     for (var e : report(Datasets.sft(file, format, policy), file)) {
@@ -139,7 +134,7 @@ final class TrainCommand implements Callable<Integer> {
     return samples;
   }
 
-  private void rm(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+  private void rm(TrainSettings s, CausalLm model, Adapter adapter, TokenCodec codec, PromptFormat format,
       BadRowPolicy policy, NDManager root) throws Exception {
     List<TokenPair> pairs = new ArrayList<>();
     for (PreferencePair p : preferences(s, format, policy)) {
@@ -162,68 +157,67 @@ final class TrainCommand implements Callable<Integer> {
     head.save(s.output().resolve("head"));
   }
 
-  private void dpo(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+  private void dpo(TrainSettings s, CausalLm model, Adapter adapter, TokenCodec codec, PromptFormat format,
       BadRowPolicy policy) throws Exception {
-    List<DpoExample> examples = new ArrayList<>();
+    List<dev.troupe.protocol.PreferencePair> examples = new ArrayList<>();
     for (PreferencePair p : preferences(s, format, policy)) {
-      examples.add(new DpoExample(codec.prompt(p.prompt()), codec.response(p.chosen()), codec.response(p.rejected())));
+      examples.add(PreferencePairs.of(s.trainData().getFileName() + ":" + examples.size(), codec.prompt(p.prompt()),
+          codec.response(p.chosen()), codec.response(p.rejected()), FeedbackSource.FEEDBACK_SOURCE_DATASET));
     }
-    DpoConfig config = switch (s.algorithm()) {
-      case IPO -> DpoConfig.ipo(s.dpoBeta());
-      case CDPO -> DpoConfig.cdpo(s.dpoBeta(), s.dpoLabelSmoothing());
-      default -> new DpoConfig(s.dpoBeta(), DpoConfig.LossType.SIGMOID, 0.0);
-    };
-    try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, s.lr(), s.maxGradNorm(), s.gradientAccumulationSteps());
+    DpoConfig config = TrainerConfigs.dpo(name(s.algorithm()), s.dpoBeta(), s.dpoLabelSmoothing());
+    try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, optimizer(s));
         ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       for (int step = 0; step < s.steps(); step++) {
-        List<DpoExample> batch = new ArrayList<>();
+        List<dev.troupe.protocol.PreferencePair> batch = new ArrayList<>();
         for (int j = 0; j < s.batchSize(); j++) {
           batch.add(examples.get((step * s.batchSize() + j) % examples.size()));
         }
-        Metrics m = trainer.step(batch, s.lr());
+        Metrics m = trainer.step(batch);
         bar.step(String.format("loss %.3f acc %.2f", m.get("loss"), m.get("rewards/accuracies")));
       }
     }
   }
 
-  private void rl(TrainSettings s, CausalLm model, Adapter adapter, Codec codec, PromptFormat format,
+  private void rl(TrainSettings s, CausalLm model, Adapter adapter, TokenCodec codec, PromptFormat format,
       BadRowPolicy policy, NDManager root) throws Exception {
     if (s.rewardModel() == null) {
       throw new IllegalArgumentException(config + ": troupe.train.reward-model is required for " + s.algorithm()
           + " (the output folder of `troupe train rm`)");
     }
-    List<long[]> prompts = new ArrayList<>();
+    List<Prompt> prompts = new ArrayList<>();
     for (var row : report(Datasets.prompts(s.trainData(), format, policy), s.trainData())) {
-      prompts.add(codec.prompt(row.prompt()));
+      Prompt.Builder prompt = Prompt.newBuilder().setId(s.trainData().getFileName() + ":" + prompts.size())
+          .setText(row.prompt());
+      for (long id : codec.prompt(row.prompt())) {
+        prompt.addTokenIds(id);
+      }
+      prompts.add(prompt.build());
     }
     Adapter rmAdapter = model.register(PeftAdapters.load(s.rewardModel().resolve("adapter"), "reward-model", model));
     RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.load(s.rewardModel().resolve("head"), root));
     RewardFunction reward = rm.rewardFunction();
     SamplingParams sampling = new SamplingParams(s.maxNewTokens(), s.temperature(), 0, 1.0, s.seed(),
         List.of(), List.of());
+    // No tokenizer: training reads token ids only, and decoding every rollout would cost a call per row.
+    RolloutGenerator sampler = new RolloutGenerator(model, null, "train");
     try (ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       if (s.algorithm() == Algorithm.PPO) {
-        TrainSettings.Ppo o = s.ppo();
-        PpoConfig d = PpoConfig.defaults().withKlCoef(o.klCoef());
-        PpoConfig config = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(),
-            d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, o.epochs(), o.minibatches());
-        if (o.klTarget() != null) {
-          config = config.withAdaptiveKl(o.klTarget(), o.klHorizon());
-        }
-        try (PpoTrainer trainer = new PpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm(), s.seed())) {
+        try (PpoTrainer trainer = new PpoTrainer(model, adapter, TrainerConfigs.ppo(s.ppo()), optimizer(s), s.seed())) {
           for (int i = 0; i < s.steps(); i++) {
-            Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
+            List<dev.troupe.protocol.Rollout> rollouts = Rollouts.scoredBy(sampler.generate(
+                request(prompts, i, s.batchSize(), 1, sampling.withSeed(s.seed() + i)), adapter, i, ""), reward);
+            Metrics m = trainer.learn(rollouts);
             bar.step(String.format("score %.3f kl %.3f", m.get(MetricNames.OBJECTIVE_SCORES), m.get(MetricNames.OBJECTIVE_KL)));
           }
         }
       } else {
-        TrainSettings.Grpo o = s.grpo();
-        GrpoConfig config = new GrpoConfig(o.groupSize(),
-            s.algorithm() == Algorithm.RLOO ? GrpoConfig.Advantage.RLOO : GrpoConfig.Advantage.GRPO,
-            o.scaleRewards(), 1e-4, 0.2, o.beta(), o.iterations());
-        try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config, reward, s.lr(), s.maxGradNorm())) {
+        GrpoConfig config = TrainerConfigs.grpo(s.algorithm() == Algorithm.RLOO, s.grpo());
+        try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config, optimizer(s))) {
           for (int i = 0; i < s.steps(); i++) {
-            Metrics m = trainer.iteration(slice(prompts, i, s.batchSize()), sampling, s.lr());
+            List<dev.troupe.protocol.Rollout> rollouts = Rollouts.scoredBy(sampler.generate(
+                request(prompts, i, s.batchSize(), config.groupSize(), sampling.withSeed(s.seed() + i)), adapter, i, ""),
+                reward);
+            Metrics m = trainer.learn(rollouts);
             bar.step(String.format("score %.3f", m.get(MetricNames.OBJECTIVE_SCORES)));
           }
         }
@@ -231,11 +225,21 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  private static List<long[]> slice(List<long[]> all, int step, int size) {
-    List<long[]> out = new ArrayList<>();
+  /** Step {@code step}'s slice of the prompts (wrapping around), {@code perPrompt} samples each. */
+  private static GenerateRequest request(List<Prompt> all, int step, int size, int perPrompt, SamplingParams sampling) {
+    GenerateRequest.Builder request = GenerateRequest.newBuilder().setRequestId("step-" + step)
+        .setSamplesPerPrompt(perPrompt).setSampling(RolloutGenerator.sampling(sampling));
     for (int j = 0; j < size; j++) {
-      out.add(all.get((step * size + j) % all.size()));
+      request.addPrompts(all.get((step * size + j) % all.size()));
     }
-    return out;
+    return request.build();
+  }
+
+  private static OptimizerSettings optimizer(TrainSettings s) {
+    return new OptimizerSettings(s.lr(), s.maxGradNorm(), 0.0, s.gradientAccumulationSteps(), null);
+  }
+
+  private static String name(Algorithm algorithm) {
+    return algorithm.name().toLowerCase(Locale.ROOT);
   }
 }

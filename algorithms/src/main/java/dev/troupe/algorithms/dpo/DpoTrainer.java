@@ -9,6 +9,12 @@ import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.MicroBatches;
+import dev.troupe.algorithms.optim.OptimizerSettings;
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.trainer.StateTensors;
+import dev.troupe.algorithms.trainer.Trainer;
+import dev.troupe.protocol.PreferencePair;
+import dev.troupe.protocol.TrainerState;
 import dev.troupe.algorithms.rollout.ResponseBatch;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.autograd.Ops;
@@ -22,48 +28,49 @@ import java.util.Map;
  * DPO / IPO / cDPO on one adapter: the policy is base + adapter, the reference is the same base
  * with the adapter switched off, so no second model is held (Rafailov et al. 2023).
  */
-public final class DpoTrainer implements AutoCloseable {
+public final class DpoTrainer implements Trainer {
   private final CausalLm model;
   private final Adapter adapter;
   private final DpoConfig config;
+  private final OptimizerSettings optim;
   private final AdamW optimizer;
-  private final double maxGradNorm;
-
-  private final int gradientAccumulationSteps;
-
-  public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, double lr, double maxGradNorm) {
-    this(model, adapter, config, lr, maxGradNorm, 1);
-  }
 
   /**
-   * @param gradientAccumulationSteps micro-batches each {@link #step}'s batch is split into, one
-   *     reference and one policy pass each; the update is that of the whole batch's mean loss
+   * {@code optim.gradientAccumulationSteps()} is the number of micro-batches each {@link #step}'s
+   * batch is split into, one reference and one policy pass each; the update is that of the whole
+   * batch's mean loss.
    */
-  public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, double lr, double maxGradNorm,
-      int gradientAccumulationSteps) {
-    if (gradientAccumulationSteps < 1) {
-      throw new IllegalArgumentException("gradientAccumulationSteps must be >= 1, got " + gradientAccumulationSteps);
-    }
-    this.gradientAccumulationSteps = gradientAccumulationSteps;
+  public DpoTrainer(CausalLm model, Adapter adapter, DpoConfig config, OptimizerSettings optim) {
     this.model = model;
     this.adapter = adapter;
     this.config = config;
-    this.maxGradNorm = maxGradNorm;
+    this.optim = optim;
     adapter.setTrainable(true);
-    this.optimizer = new AdamW(adapter.parameters(), AdamW.AdamWConfig.defaults().withLr(lr));
+    this.optimizer = optim.newAdamW(adapter.parameters());
+  }
+
+  @Override
+  public Adapter adapter() {
+    return adapter;
+  }
+
+  @Override
+  public long updates() {
+    return optimizer.stepCount();
   }
 
   /**
-   * One optimizer step on a batch of preferences; returns TRL's DPO metrics plus grad_norm,
-   * optim/skipped_steps and the seconds of the reference pass, the update and the whole step
-   * ({@code time/} in {@link MetricNames}).
+   * One optimizer step on a batch of preference pairs (a comparison of N responses counts as its
+   * N − 1 pairs); returns TRL's DPO metrics plus grad_norm, optim/skipped_steps and the seconds of
+   * the reference pass, the update and the whole step ({@code time/} in {@link MetricNames}).
    */
-  public Metrics step(List<DpoExample> batch, double lr) {
+  public Metrics step(List<PreferencePair> pairs) {
+    List<PreferencePairs.Tokens> batch = PreferencePairs.tokens(pairs);
     if (batch.isEmpty()) {
       throw new IllegalArgumentException("an empty DPO batch");
     }
     PhaseTimer timer = new PhaseTimer();
-    List<List<DpoExample>> micro = MicroBatches.split(batch, gradientAccumulationSteps);
+    List<List<PreferencePairs.Tokens>> micro = MicroBatches.split(batch, optim.gradientAccumulationSteps());
     double[] shares = MicroBatches.shares(micro.stream().mapToDouble(List::size).toArray());
     // Every DPO metric is a mean over the batch's pairs: the step's is the share-weighted sum.
     Metrics metrics = new Metrics();
@@ -73,25 +80,22 @@ public final class DpoTrainer implements AutoCloseable {
         metrics.put(e.getKey(), (metrics.contains(e.getKey()) ? metrics.get(e.getKey()) : 0) + shares[i] * e.getValue());
       }
     }
-    if (maxGradNorm > 0) {
-      optimizer.clipGradNorm(maxGradNorm);
-    }
-    AdamW.StepResult result = optimizer.step(lr, metrics.get(MetricNames.LOSS));
+    AdamW.StepResult result = optim.step(optimizer, metrics.get(MetricNames.LOSS));
     timer.lap(MetricNames.TIME_UPDATE);
-    return metrics.put("grad_norm", result.gradNorm())
+    return metrics.put(MetricNames.GRAD_NORM, result.gradNorm())
         .put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps())
         .merge(timer.total(MetricNames.TIME_STEP));
   }
 
   /** Reference and policy passes of one micro-batch and the backward of its loss scaled by {@code share}. */
-  private Metrics backward(List<DpoExample> batch, double share, PhaseTimer timer) {
+  private Metrics backward(List<PreferencePairs.Tokens> batch, double share, PhaseTimer timer) {
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
-    for (DpoExample e : batch) {
+    for (PreferencePairs.Tokens e : batch) {
       prompts.add(e.prompt());
       responses.add(e.chosen());
     }
-    for (DpoExample e : batch) {
+    for (PreferencePairs.Tokens e : batch) {
       prompts.add(e.prompt());
       responses.add(e.rejected());
     }
@@ -120,6 +124,27 @@ public final class DpoTrainer implements AutoCloseable {
     return config.lossType() == DpoConfig.LossType.IPO
         ? SequenceLogps.mean(tokenLogps, mask)
         : SequenceLogps.sum(tokenLogps, mask);
+  }
+
+  private String algorithm() {
+    return switch (config.lossType()) {
+      case SIGMOID -> "dpo";
+      case IPO -> "ipo";
+      case CDPO -> "cdpo";
+    };
+  }
+
+  @Override
+  public TrainerState state() {
+    TrainerState.Builder state = TrainerState.newBuilder().setAlgorithm(algorithm());
+    optimizer.writeState(state, "optim.");
+    return state.build();
+  }
+
+  @Override
+  public void restore(TrainerState state) {
+    StateTensors.requireAlgorithm(state, algorithm());
+    optimizer.readState(state, "optim.");
   }
 
   @Override

@@ -55,6 +55,10 @@ public final class MetricNames {
    * started and whether they go on.
    */
   public static final String OPTIM_SKIPPED_STEPS = "optim/skipped_steps";
+  /** Global L2 norm of the gradient before clipping, at the last update of the step. */
+  public static final String GRAD_NORM = "grad_norm";
+  /** The learning rate of the step's last update. */
+  public static final String LEARNING_RATE = "learning_rate";
   /** SFT's validation loss (the Hugging Face Trainer's name). */
   public static final String EVAL_LOSS = "eval_loss";
 
@@ -69,6 +73,13 @@ public final class MetricNames {
   /** Mean policy log-prob of the chosen responses (as passed in: summed or averaged per token). */
   public static final String LOGPS_CHOSEN = "logps/chosen";
   public static final String LOGPS_REJECTED = "logps/rejected";
+
+  // Off-policy data (a learner fed by workers elsewhere).
+  /** Rollouts of the step dropped for being more than max-staleness adapter versions old. */
+  public static final String ROLLOUTS_DROPPED_STALE = "rollouts/dropped_stale";
+  /** Mean over the step's rollouts of (learner's adapter version − the version that sampled it). */
+  public static final String ROLLOUTS_VERSION_LAG = "rollouts/version_lag_mean";
+  public static final String ROLLOUTS_VERSION_LAG_MAX = "rollouts/version_lag_max";
 
   // Wall-clock seconds of a step's phases (PhaseTimer); the phases of one step never overlap, so they
   // sum to at most the step's total.

@@ -5,7 +5,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
+import dev.troupe.algorithms.state.TensorCodec;
 import dev.troupe.model.autograd.GradMode;
+import dev.troupe.protocol.TrainerState;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -303,6 +305,49 @@ public final class AdamW implements AutoCloseable {
       }
     }
     return Math.sqrt(sumSquares);
+  }
+
+  /**
+   * Adds the moments (tensors {@code <prefix>m.<i>}, {@code <prefix>v.<i>}) and the step counters
+   * to {@code state}, so that {@link #readState} continues exactly where this optimizer is.
+   */
+  public void writeState(TrainerState.Builder state, String prefix) {
+    for (int i = 0; i < params.size(); i++) {
+      state.addTensors(TensorCodec.encode(prefix + "m." + i, m.get(i)));
+      state.addTensors(TensorCodec.encode(prefix + "v." + i, v.get(i)));
+      state.putCounters(prefix + "steps." + i, steps[i]);
+    }
+    state.putCounters(prefix + "skipped", skippedSteps);
+  }
+
+  /** Restores what {@link #writeState} wrote for an optimizer over parameters of the same shapes. */
+  public void readState(TrainerState state, String prefix) {
+    java.util.Map<String, dev.troupe.protocol.Tensor> byName = new java.util.HashMap<>();
+    state.getTensorsList().forEach(t -> byName.put(t.getName(), t));
+    try (NDManager scratch = manager.newSubManager(); GradMode ignored = GradMode.disabled()) {
+      for (int i = 0; i < params.size(); i++) {
+        copyInto(m.get(i), byName.get(prefix + "m." + i), prefix + "m." + i, scratch);
+        copyInto(v.get(i), byName.get(prefix + "v." + i), prefix + "v." + i, scratch);
+        Long count = state.getCountersMap().get(prefix + "steps." + i);
+        if (count == null) {
+          throw new IllegalArgumentException("optimizer state has no step count '" + prefix + "steps." + i + "'");
+        }
+        steps[i] = count;
+      }
+    }
+    skippedSteps = state.getCountersOrDefault(prefix + "skipped", 0);
+  }
+
+  private static void copyInto(NDArray target, dev.troupe.protocol.Tensor tensor, String name, NDManager scratch) {
+    if (tensor == null) {
+      throw new IllegalArgumentException("optimizer state has no tensor '" + name + "'");
+    }
+    NDArray value = TensorCodec.decode(tensor, scratch);
+    if (!value.getShape().equals(target.getShape())) {
+      throw new IllegalArgumentException("optimizer state '" + name + "' has shape " + value.getShape()
+          + ", the parameter has " + target.getShape());
+    }
+    target.set(value.toType(target.getDataType(), false).toByteBuffer());
   }
 
   @Override

@@ -9,16 +9,19 @@ import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.metrics.PhaseTimer;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.MicroBatches;
+import dev.troupe.algorithms.optim.OptimizerSettings;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.rollout.ResponseBatch;
-import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.algorithms.rollout.Rollouts;
+import dev.troupe.algorithms.trainer.StateTensors;
+import dev.troupe.algorithms.trainer.Trainer;
 import dev.troupe.model.autograd.GradMode;
-import dev.troupe.model.generate.Generator;
+import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.generate.LogProbs;
-import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
+import dev.troupe.protocol.Rollout;
+import dev.troupe.protocol.TrainerState;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -27,90 +30,96 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * PPO for RLHF on one adapter (Ziegler et al. 2019; Stiennon et al. 2020): sample, score, shape
- * the reward with a per-token KL penalty to the adapter-off reference, GAE on a value head that
- * reads the policy's own hidden states, then K epochs of clipped updates of adapter and value head.
+ * PPO for RLHF on one adapter (Ziegler et al. 2019; Stiennon et al. 2020) from scored rollouts
+ * sampled elsewhere: shape the reward with a per-token KL penalty to the adapter-off reference, GAE
+ * on a value head that reads the policy's own hidden states, then K epochs of clipped updates of
+ * adapter and value head. The ratio's denominator is the behaviour log-prob each rollout carries,
+ * at the temperature it was sampled at, so a rollout from an older adapter version stays correct.
  */
-public final class PpoTrainer implements AutoCloseable {
+public final class PpoTrainer implements Trainer {
   private static final Logger LOG = LoggerFactory.getLogger(PpoTrainer.class);
+  private static final String ALGORITHM = "ppo";
   private final CausalLm model;
   private final Adapter adapter;
   private final RewardHead valueHead;
   private final PpoConfig config;
-  private final RewardFunction reward;
-  private final KlController kl;
+  private final OptimizerSettings optim;
+  private KlController kl;
   private final AdamW optimizer;
-  private final double maxGradNorm;
-  private final Generator generator;
-  private long iteration;
-  private final Random shuffler;
+  private final long seed;
+  private long batches;
 
-  public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, RewardFunction reward, double lr,
-      double maxGradNorm, long seed) {
+  public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, OptimizerSettings optim, long seed) {
+    if (optim.gradientAccumulationSteps() != 1) {
+      throw new IllegalArgumentException("PPO takes one update per minibatch; gradient accumulation must be 1, got "
+          + optim.gradientAccumulationSteps());
+    }
     this.model = model;
     this.adapter = adapter;
     this.config = config;
-    this.reward = reward;
-    this.maxGradNorm = maxGradNorm;
+    this.optim = optim;
+    this.seed = seed;
     this.kl = KlController.of(config);
-    this.generator = new Generator(model, null);
     // Zero-ish init: the first value estimates are ~0, as for a fresh scalar head in TRL.
     this.valueHead = RewardHead.random(model.config().hiddenSize(), 1, 1e-3, seed, model.manager());
-    this.shuffler = new Random(seed);
     adapter.setTrainable(true);
     valueHead.setTrainable(true);
     List<NDArray> params = new ArrayList<>(adapter.parameters());
     params.addAll(valueHead.parameters());
-    this.optimizer = new AdamW(params, AdamW.AdamWConfig.defaults().withLr(lr));
+    this.optimizer = optim.newAdamW(params);
   }
 
   public double beta() {
     return kl.beta();
   }
 
-  /** Optimizer updates applied so far: epochs × minibatches per iteration, less any refused. */
+  @Override
+  public Adapter adapter() {
+    return adapter;
+  }
+
+  /** Optimizer updates applied so far: epochs × minibatches per batch, less any refused. */
+  @Override
   public long updates() {
     return optimizer.stepCount();
   }
 
   /**
-   * One PPO iteration over {@code prompts}: rollouts, advantages, then epochs × minibatches of
-   * updates. Reports the seconds of each phase under the {@code time/} names of {@link MetricNames}.
+   * One PPO iteration on scored rollouts (one response each, any prompts): advantages, then epochs ×
+   * minibatches of updates. Reports the seconds of the no-grad passes and of the updates under the
+   * {@code time/} names of {@link MetricNames}.
    */
-  public Metrics iteration(List<long[]> prompts, SamplingParams sampling, double lr) {
+  public Metrics learn(List<Rollout> rollouts) {
     PhaseTimer timer = new PhaseTimer();
-    Rollouts.Sampled sampled = Rollouts.generate(generator, adapter, prompts, 1,
-        sampling.withSeed(sampling.seed() + iteration++));
-    timer.lap(MetricNames.TIME_GENERATE);
-    Rollouts rollouts = sampled.scoredBy(reward);
-    timer.lap(MetricNames.TIME_SCORE);
-    Metrics metrics = new Metrics().put(MetricNames.OBJECTIVE_SCORES_STD, rollouts.scoreStd());
+    double temperature = Rollouts.temperature(rollouts);
+    double[] scoreValues = Rollouts.scores(rollouts);
+    Metrics metrics = new Metrics().put(MetricNames.OBJECTIVE_SCORES_STD, Rollouts.std(scoreValues));
+    // Minibatch order depends on the batch index only, so a resumed trainer shuffles as an unbroken one would.
+    Random shuffler = new Random(seed * 1_000_003L + batches++);
     try (NDManager step = model.manager().newSubManager()) {
-      ResponseBatch rows = ResponseBatch.of(step, rollouts.prompts(), rollouts.responses());
+      ResponseBatch rows = ResponseBatch.of(step, rollouts);
       NDArray mask = rows.responseMask();
-      NDArray oldLogps;
+      NDArray oldLogps = ResponseBatch.behaviourLogProbs(step, rollouts, mask.getShape().get(1));
       NDArray oldValues;
       NDArray advantages;
       NDArray returns;
       try (GradMode ignored = GradMode.disabled()) {
-        NDArray hidden = model.hidden(rows.ids(), rows.mask(), null, adapter, false);
-        oldLogps = targetLogps(hidden, rows);
-        oldValues = values(hidden);
-        NDArray refLogps = rows.logProbs(model, null, false, 1.0);
-        NDArray scores = rollouts.scores(step);
+        oldValues = values(model.hidden(rows.ids(), rows.mask(), null, adapter, false));
+        NDArray refLogps = rows.logProbs(model, null, false, temperature);
+        NDArray scores = Rollouts.scores(rollouts, step);
         Rewards.PerToken shaped = Rewards.perToken(scores, oldLogps, refLogps, mask, kl.beta());
         metrics.merge(shaped.metrics());
         Gae.Estimate gae = Gae.compute(shaped.rewards(), oldValues, mask, config.gamma(), config.lam());
         advantages = config.whitenAdvantages() ? Whiten.masked(gae.advantages(), mask, true) : gae.advantages();
         returns = gae.returns();
         double batchKl = shaped.kl().mean().getFloat();
-        if (!kl.updateIfFinite(batchKl, prompts.size())) {
+        if (!kl.updateIfFinite(batchKl, rollouts.size())) {
           LOG.warn("the batch's KL to the reference is {}: the KL coefficient stays {}", batchKl, kl.beta());
         }
       }
-      // The old policy's pass (adapter on) is timed with the reference pass: both are no-grad forwards.
+      // The value pass (adapter on) is timed with the reference pass: both are no-grad forwards.
       timer.lap(MetricNames.TIME_REFERENCE);
-      int b = prompts.size();
+      int b = rollouts.size();
       List<Integer> rowOrder = new ArrayList<>();
       for (int r = 0; r < b; r++) {
         rowOrder.add(r);
@@ -131,7 +140,8 @@ public final class PpoTrainer implements AutoCloseable {
             NDArray ids = rows.ids().get(rowsIndex);
             NDArray hidden = model.hidden(ids, rows.mask().get(rowsIndex), null, adapter, true);
             NDArray logits = model.logits(hidden.get(new NDIndex(":, :-1, :")));
-            NDArray logProbs = logits.logSoftmax(-1); // once, for the targets' log-probs and the entropy
+            NDArray scaled = temperature == 1.0 ? logits : Ops.div(logits, temperature);
+            NDArray logProbs = scaled.logSoftmax(-1); // once, for the targets' log-probs and the entropy
             NDArray logps = LogProbs.atTargets(logProbs, ids.get(new NDIndex(":, 1:")));
             NDArray mb = mask.get(rowsIndex);
             LossOutput policy = PpoLoss.policy(logps, oldLogps.get(rowsIndex), advantages.get(rowsIndex), mb,
@@ -150,10 +160,7 @@ public final class PpoTrainer implements AutoCloseable {
               }
             }
           }
-          if (maxGradNorm > 0) {
-            optimizer.clipGradNorm(maxGradNorm);
-          }
-          m.put("grad_norm", optimizer.step(lr, m.get(MetricNames.LOSS_TOTAL)).gradNorm());
+          m.put(MetricNames.GRAD_NORM, optim.step(optimizer, m.get(MetricNames.LOSS_TOTAL)).gradNorm());
           updates.add(m);
         }
       }
@@ -168,13 +175,29 @@ public final class PpoTrainer implements AutoCloseable {
     return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
   }
 
-  private NDArray targetLogps(NDArray hidden, ResponseBatch rows) {
-    return LogProbs.ofTargets(model.logits(hidden.get(new NDIndex(":, :-1, :"))), rows.targets(), 1.0);
-  }
-
   /** V(s_t) for every state that predicts a target: the head on hidden states 0..T-2, [B, T-1]. */
   private NDArray values(NDArray hidden) {
     return valueHead.apply(hidden.get(new NDIndex(":, :-1, :"))).squeeze(-1);
+  }
+
+  @Override
+  public TrainerState state() {
+    TrainerState.Builder state = TrainerState.newBuilder().setAlgorithm(ALGORITHM);
+    optimizer.writeState(state, "optim.");
+    StateTensors.write(state, "value_head.", valueHead.parameters());
+    return state.putScalars("kl.beta", kl.beta()).putCounters("batches", batches).build();
+  }
+
+  @Override
+  public void restore(TrainerState state) {
+    StateTensors.requireAlgorithm(state, ALGORITHM);
+    optimizer.readState(state, "optim.");
+    StateTensors.read(state, "value_head.", valueHead.parameters());
+    batches = StateTensors.counter(state, "batches");
+    if (config.adaptiveKl() != null) {
+      kl = new KlController.AdaptiveKl(state.getScalarsOrThrow("kl.beta"), config.adaptiveKl().target(),
+          config.adaptiveKl().horizon());
+    }
   }
 
   @Override

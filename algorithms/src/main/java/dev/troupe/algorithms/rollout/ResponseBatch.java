@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
+import dev.troupe.protocol.Rollout;
 import java.util.Arrays;
 import java.util.List;
 
@@ -45,6 +46,32 @@ public record ResponseBatch(NDArray ids, NDArray mask, NDArray responseMask) {
     }
     return new ResponseBatch(manager.create(ids, new Shape(b, t)), manager.create(mask, new Shape(b, t)),
         manager.create(response, new Shape(b, t - 1)));
+  }
+
+  /** Rows of the rollouts' prompt and response ids. */
+  public static ResponseBatch of(NDManager manager, List<Rollout> rollouts) {
+    return of(manager, Rollouts.promptIds(rollouts), Rollouts.responseIds(rollouts));
+  }
+
+  /**
+   * The rollouts' behaviour log-probs laid out like {@link #responseMask()} [B, T-1] (zero elsewhere):
+   * log π_behaviour of the target at each response position, as the sampler recorded it.
+   */
+  public static NDArray behaviourLogProbs(NDManager manager, List<Rollout> rollouts, long columns) {
+    int b = rollouts.size();
+    float[] out = new float[Math.toIntExact(b * columns)];
+    for (int i = 0; i < b; i++) {
+      Rollout r = rollouts.get(i);
+      if (r.getBehaviourLogprobsCount() != r.getResponseTokenIdsCount()) {
+        throw new IllegalArgumentException("rollout " + r.getId() + " has " + r.getBehaviourLogprobsCount()
+            + " behaviour log-probs for " + r.getResponseTokenIdsCount() + " response tokens");
+      }
+      int start = Math.toIntExact(i * columns + r.getPrompt().getTokenIdsCount() - 1);
+      for (int j = 0; j < r.getBehaviourLogprobsCount(); j++) {
+        out[start + j] = r.getBehaviourLogprobs(j);
+      }
+    }
+    return manager.create(out, new Shape(b, columns));
   }
 
   /** The next-token targets [B, T-1]. */

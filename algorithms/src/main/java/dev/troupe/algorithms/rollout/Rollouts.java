@@ -1,49 +1,73 @@
 package dev.troupe.algorithms.rollout;
 
-import dev.troupe.model.generate.Generation;
-import dev.troupe.model.generate.Generator;
-import dev.troupe.model.generate.SamplingParams;
-import dev.troupe.model.lora.Adapter;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.troupe.protocol.Rollout;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
-/** Sampled responses for a list of prompts, with their scores: the unit of on-policy data. */
-public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] scores) {
+/** Token-level views of the protocol's {@link Rollout}s: the unit of on-policy data a learner consumes. */
+public final class Rollouts {
+  private Rollouts() {}
 
-  /** Sampled responses not scored yet: generation and scoring apart, so a trainer can time each. */
-  public record Sampled(List<long[]> prompts, List<long[]> responses) {
-    public Rollouts scoredBy(RewardFunction reward) {
-      return new Rollouts(prompts, responses, reward.score(prompts, responses));
+  /** A prompt followed by its response, as one sequence of ids. */
+  public static long[] join(long[] prompt, long[] response) {
+    long[] out = Arrays.copyOf(prompt, prompt.length + response.length);
+    System.arraycopy(response, 0, out, prompt.length, response.length);
+    return out;
+  }
+
+  public static long[] promptIds(Rollout rollout) {
+    return rollout.getPrompt().getTokenIdsList().stream().mapToLong(Long::longValue).toArray();
+  }
+
+  public static long[] responseIds(Rollout rollout) {
+    return rollout.getResponseTokenIdsList().stream().mapToLong(Long::longValue).toArray();
+  }
+
+  public static List<long[]> promptIds(List<Rollout> rollouts) {
+    return rollouts.stream().map(Rollouts::promptIds).toList();
+  }
+
+  public static List<long[]> responseIds(List<Rollout> rollouts) {
+    return rollouts.stream().map(Rollouts::responseIds).toList();
+  }
+
+  /** The rollouts with {@code scores[i]} set on the i-th. */
+  public static List<Rollout> withScores(List<Rollout> rollouts, double[] scores) {
+    if (scores.length != rollouts.size()) {
+      throw new IllegalArgumentException(scores.length + " scores for " + rollouts.size() + " rollouts");
     }
+    List<Rollout> out = new ArrayList<>(rollouts.size());
+    for (int i = 0; i < scores.length; i++) {
+      out.add(rollouts.get(i).toBuilder().setScore(scores[i]).build());
+    }
+    return out;
   }
 
-  /**
-   * Samples one response per prompt with the adapter (each prompt repeated {@code perPrompt}
-   * times, consecutive, for group methods) and scores them.
-   */
-  public static Rollouts sample(Generator generator, Adapter adapter, List<long[]> prompts, int perPrompt,
-      SamplingParams sampling, RewardFunction reward) {
-    return generate(generator, adapter, prompts, perPrompt, sampling).scoredBy(reward);
+  /** The rollouts scored by {@code reward} on their prompt and response ids. */
+  public static List<Rollout> scoredBy(List<Rollout> rollouts, RewardFunction reward) {
+    return withScores(rollouts, reward.score(promptIds(rollouts), responseIds(rollouts)));
   }
 
-  /** {@link #sample} without the scoring. */
-  public static Sampled generate(Generator generator, Adapter adapter, List<long[]> prompts, int perPrompt,
-      SamplingParams sampling) {
-    List<long[]> repeated = new ArrayList<>();
-    for (long[] p : prompts) {
-      for (int i = 0; i < perPrompt; i++) {
-        repeated.add(p);
+  /** Every rollout's score; throws naming the first rollout without one. */
+  public static double[] scores(List<Rollout> rollouts) {
+    double[] out = new double[rollouts.size()];
+    for (int i = 0; i < out.length; i++) {
+      Rollout r = rollouts.get(i);
+      if (!r.hasScore()) {
+        throw new IllegalArgumentException("rollout " + r.getId() + " has no score: a scalar learner needs every"
+            + " rollout scored (by a reward worker or a judge)");
       }
+      out[i] = r.getScore();
     }
-    List<long[]> responses = new ArrayList<>();
-    for (Generation g : generator.generateIds(repeated, adapter, sampling)) {
-      responses.add(g.tokenIds());
-    }
-    return new Sampled(repeated, responses);
+    return out;
   }
 
   /** The scores as an fp32 [B] array owned by {@code manager}. */
-  public ai.djl.ndarray.NDArray scores(ai.djl.ndarray.NDManager manager) {
+  public static NDArray scores(List<Rollout> rollouts, NDManager manager) {
+    double[] scores = scores(rollouts);
     float[] out = new float[scores.length];
     for (int i = 0; i < scores.length; i++) {
       out[i] = (float) scores[i];
@@ -51,28 +75,40 @@ public record Rollouts(List<long[]> prompts, List<long[]> responses, double[] sc
     return manager.create(out);
   }
 
-  /** A prompt followed by its response, as one sequence of ids. */
-  public static long[] join(long[] prompt, long[] response) {
-    long[] out = java.util.Arrays.copyOf(prompt, prompt.length + response.length);
-    System.arraycopy(response, 0, out, prompt.length, response.length);
-    return out;
+  /** The temperature every rollout of a batch was sampled at; a batch that mixes them is refused. */
+  public static double temperature(List<Rollout> rollouts) {
+    if (rollouts.isEmpty()) {
+      throw new IllegalArgumentException("an empty batch of rollouts");
+    }
+    double t = rollouts.get(0).getTemperature();
+    for (Rollout r : rollouts) {
+      if (r.getTemperature() != t) {
+        throw new IllegalArgumentException("rollouts sampled at temperatures " + t + " and " + r.getTemperature()
+            + " in one batch (" + r.getId() + "): the ratio and the KL need one");
+      }
+    }
+    if (!(t > 0)) {
+      throw new IllegalArgumentException("rollout " + rollouts.get(0).getId() + " was sampled greedily (temperature "
+          + t + "): its behaviour log-probs are not a distribution a policy gradient can use");
+    }
+    return t;
   }
 
-  public double meanScore() {
+  public static double mean(double[] values) {
     double s = 0;
-    for (double v : scores) {
+    for (double v : values) {
       s += v;
     }
-    return s / scores.length;
+    return s / values.length;
   }
 
-  /** Population standard deviation of the scores (TRL's old env/reward_std): how much the batch's rewards tell apart. */
-  public double scoreStd() {
-    double mean = meanScore();
+  /** Population standard deviation (TRL's old env/reward_std): how much the batch's rewards tell apart. */
+  public static double std(double[] values) {
+    double mean = mean(values);
     double s = 0;
-    for (double v : scores) {
+    for (double v : values) {
       s += (v - mean) * (v - mean);
     }
-    return Math.sqrt(s / scores.length);
+    return Math.sqrt(s / values.length);
   }
 }

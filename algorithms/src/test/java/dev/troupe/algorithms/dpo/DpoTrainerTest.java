@@ -7,6 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.Fixtures;
+import dev.troupe.algorithms.optim.OptimizerSettings;
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.protocol.FeedbackSource;
+import dev.troupe.protocol.PreferencePair;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.model.generate.LogProbs;
@@ -55,15 +59,15 @@ class DpoTrainerTest {
   private List<float[]> trainWithAccumulation(int microBatches, List<Metrics> steps) throws Exception {
     try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
-      List<DpoExample> pairs = new ArrayList<>();
+      List<PreferencePair> pairs = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        pairs.add(new DpoExample(tokenizer.encode("q" + i + ":"), tokenizer.encode(i % 2 == 0 ? " yes" : " yes, gladly"),
+        pairs.add(pair(tokenizer.encode("q" + i + ":"), tokenizer.encode(i % 2 == 0 ? " yes" : " yes, gladly"),
             tokenizer.encode(i % 3 == 0 ? " no" : " no, never")));
       }
       Adapter adapter = model.createAdapter("dpo", LoraConfig.of(4, 8, "q", "v"), 2);
-      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), 1e-2, 1.0, microBatches)) {
+      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), OptimizerSettings.of(1e-2).withGradientAccumulation(microBatches))) {
         for (int step = 0; step < 4; step++) {
-          steps.add(trainer.step(pairs, 1e-2));
+          steps.add(trainer.step(pairs));
         }
       }
       return Fixtures.snapshot(adapter.parameters());
@@ -74,20 +78,21 @@ class DpoTrainerTest {
   void trainingWidensTheChosenOverRejectedMarginWhileTheReferenceStaysPut() throws Exception {
     try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
-      List<DpoExample> pairs = new ArrayList<>();
+      List<PreferencePair> pairs = new ArrayList<>();
       for (int i = 0; i < 8; i++) {
-        pairs.add(new DpoExample(tokenizer.encode("q" + i + ":"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
+        pairs.add(pair(tokenizer.encode("q" + i + ":"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
       }
-      long[] prompt = pairs.get(0).prompt();
+      PreferencePairs.Tokens first0 = PreferencePairs.tokens(pairs.get(0)).get(0);
+      long[] prompt = first0.prompt();
       List<long[]> prompts = List.of(prompt, prompt);
-      List<long[]> answers = List.of(pairs.get(0).chosen(), pairs.get(0).rejected());
+      List<long[]> answers = List.of(first0.chosen(), first0.rejected());
       List<float[]> refBefore = LogProbs.score(model, prompts, answers, null, 1.0);
 
       Adapter adapter = model.createAdapter("dpo", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 2);
       List<Metrics> history = new ArrayList<>();
-      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), 1e-2, 1.0)) {
+      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), OptimizerSettings.of(1e-2))) {
         for (int step = 0; step < 30; step++) {
-          history.add(trainer.step(pairs, 1e-2));
+          history.add(trainer.step(pairs));
         }
       }
       Metrics first = history.get(0);
@@ -118,18 +123,18 @@ class DpoTrainerTest {
     try (Tokenizer tokenizer = Fixtures.byteTokenizer(dir); NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(tokenizer.vocabSize()), 1, root)) {
       Fixtures.poisonToken(model, '~');
-      List<DpoExample> clean = new ArrayList<>();
+      List<PreferencePair> clean = new ArrayList<>();
       for (int i = 0; i < 4; i++) {
-        clean.add(new DpoExample(tokenizer.encode("q" + i + ":"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
+        clean.add(pair(tokenizer.encode("q" + i + ":"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
       }
-      List<DpoExample> poisoned = new ArrayList<>(clean);
-      poisoned.set(2, new DpoExample(tokenizer.encode("q~:"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
+      List<PreferencePair> poisoned = new ArrayList<>(clean);
+      poisoned.set(2, pair(tokenizer.encode("q~:"), tokenizer.encode(" yes"), tokenizer.encode(" no")));
       Adapter adapter = model.createAdapter("dpo", LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), 2);
-      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), 1e-2, 1.0)) {
-        assertEquals(0, trainer.step(clean, 1e-2).get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
+      try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), OptimizerSettings.of(1e-2))) {
+        assertEquals(0, trainer.step(clean).get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
         List<float[]> before = Fixtures.snapshot(adapter.parameters());
 
-        Metrics bad = trainer.step(poisoned, 1e-2);
+        Metrics bad = trainer.step(poisoned);
         assertTrue(Double.isNaN(bad.get(MetricNames.LOSS)), bad.toString());
         assertEquals(1, bad.get(MetricNames.OPTIM_SKIPPED_STEPS), 0);
         List<float[]> after = Fixtures.snapshot(adapter.parameters());
@@ -139,7 +144,7 @@ class DpoTrainerTest {
 
         Metrics last = null;
         for (int step = 0; step < 5; step++) {
-          last = trainer.step(clean, 1e-2);
+          last = trainer.step(clean);
           assertTrue(Double.isFinite(last.get(MetricNames.LOSS)), last.toString());
           assertEquals(1, last.get(MetricNames.OPTIM_SKIPPED_STEPS), 0, "the count is a running total");
         }
@@ -149,5 +154,11 @@ class DpoTrainerTest {
         assertTrue(last.get(MetricNames.REWARDS_MARGINS) > 0, last.toString());
       }
     }
+  }
+  private static int pairCount;
+
+  /** A dataset pair of token rows under a fresh id. */
+  private static PreferencePair pair(long[] prompt, long[] chosen, long[] rejected) {
+    return PreferencePairs.of("pair-" + pairCount++, prompt, chosen, rejected, FeedbackSource.FEEDBACK_SOURCE_DATASET);
   }
 }

@@ -178,17 +178,19 @@ class RewardModelStudy {
     long t0 = System.nanoTime();
     java.util.Random shuffle = new java.util.Random(seed);
     try (dev.troupe.algorithms.dpo.DpoTrainer trainer = new dev.troupe.algorithms.dpo.DpoTrainer(model, adapter,
-        new dev.troupe.algorithms.dpo.DpoConfig(beta, dev.troupe.algorithms.dpo.DpoConfig.LossType.SIGMOID, 0), lr, 1.0)) {
+        new dev.troupe.algorithms.dpo.DpoConfig(beta, dev.troupe.algorithms.dpo.DpoConfig.LossType.SIGMOID, 0),
+        dev.troupe.algorithms.optim.OptimizerSettings.of(lr))) {
       List<P> order = new ArrayList<>(train);
       for (int e = 0; e < epochs; e++) {
         java.util.Collections.shuffle(order, shuffle);
         for (int from = 0; from + 16 <= order.size(); from += 16) {
-          List<dev.troupe.algorithms.dpo.DpoExample> batch = new ArrayList<>();
+          List<dev.troupe.protocol.PreferencePair> batch = new ArrayList<>();
           for (P p : order.subList(from, from + 16)) {
             boolean aWins = p.ga > p.gb;
-            batch.add(new dev.troupe.algorithms.dpo.DpoExample(p.promptIds, aWins ? p.a : p.b, aWins ? p.b : p.a));
+            batch.add(dev.troupe.algorithms.preference.PreferencePairs.of("study-" + batch.size(), p.promptIds,
+                aWins ? p.a : p.b, aWins ? p.b : p.a, dev.troupe.protocol.FeedbackSource.FEEDBACK_SOURCE_GOLD));
           }
-          trainer.step(batch, lr);
+          trainer.step(batch);
         }
       }
     }

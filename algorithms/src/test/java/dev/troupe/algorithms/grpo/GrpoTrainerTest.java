@@ -20,6 +20,7 @@ import dev.troupe.algorithms.Fixtures.Samples;
 import dev.troupe.algorithms.TargetTokenTask;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
+import dev.troupe.algorithms.optim.OptimizerSettings;
 import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
@@ -58,9 +59,9 @@ class GrpoTrainerTest {
       Adapter adapter = adapter(model, "grpo");
       List<Metrics> history = new ArrayList<>();
       long start = System.nanoTime();
-      try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(advantage, 1), REWARD, LR, 1.0)) {
+      try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(advantage, 1), OptimizerSettings.of(LR))) {
         for (int i = 0; i < 15; i++) {
-          history.add(trainer.iteration(batch(i), TRAINING, LR));
+          history.add(iterate(trainer, model, batch(i), i, REWARD));
         }
       }
       long millis = (System.nanoTime() - start) / 1_000_000;
@@ -91,14 +92,13 @@ class GrpoTrainerTest {
       return scores.get(scores.size() - 1);
     };
     List<String> names = List.of(MetricNames.OBJECTIVE_SCORES, MetricNames.OBJECTIVE_SCORES_STD, MetricNames.LOSS, MetricNames.KL,
-        MetricNames.POLICY_CLIPFRAC, "grad_norm", MetricNames.OPTIM_SKIPPED_STEPS);
+        MetricNames.POLICY_CLIPFRAC, MetricNames.GRAD_NORM, MetricNames.OPTIM_SKIPPED_STEPS);
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
-        GrpoTrainer trainer = new GrpoTrainer(model, adapter(model, "grpo"), config(GrpoConfig.Advantage.GRPO, 1), recorded,
-            LR, 1.0)) {
+        GrpoTrainer trainer = new GrpoTrainer(model, adapter(model, "grpo"), config(GrpoConfig.Advantage.GRPO, 1), OptimizerSettings.of(LR))) {
       for (int i = 0; i < 2; i++) {
         List<long[]> prompts = batch(i);
-        Metrics m = trainer.iteration(prompts, TRAINING, LR);
+        Metrics m = iterate(trainer, model, prompts, i, recorded);
         LOG.info("iteration {}: {}", i, m);
         for (String name : names) {
           assertTrue(m.contains(name), "no " + name + " in " + m.asMap().keySet());
@@ -108,7 +108,7 @@ class GrpoTrainerTest {
         List<long[]> seen = scoredPrompts.get(i);
         assertEquals(prompts.size() * GROUP, seen.size());
         for (int row = 0; row < seen.size(); row++) {
-          assertSame(prompts.get(row / GROUP), seen.get(row), "row " + row);
+          assertArrayEquals(prompts.get(row / GROUP), seen.get(row), "row " + row);
         }
         double mean = Arrays.stream(scores.get(i)).average().orElseThrow();
         assertEquals(mean, m.get(MetricNames.OBJECTIVE_SCORES), 1e-12);
@@ -142,12 +142,12 @@ class GrpoTrainerTest {
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
       Adapter adapter = adapter(model, "grpo");
       try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(GrpoConfig.Advantage.GRPO, updates),
-          sometimesNaN, LR, 1.0)) {
-        trainer.iteration(batch(0), TRAINING, LR);
+          OptimizerSettings.of(LR))) {
+        iterate(trainer, model, batch(0), 0, sometimesNaN);
         List<float[]> before = Fixtures.snapshot(adapter.parameters());
 
         poisoned[0] = true;
-        Metrics bad = trainer.iteration(batch(1), TRAINING, LR);
+        Metrics bad = iterate(trainer, model, batch(1), 1, sometimesNaN);
         poisoned[0] = false;
         LOG.info("poisoned iteration: {}", bad);
         assertTrue(Double.isNaN(bad.get(MetricNames.LOSS)));
@@ -158,8 +158,8 @@ class GrpoTrainerTest {
         }
 
         for (int i = 2; i < 4; i++) {
-          Metrics m = trainer.iteration(batch(i), TRAINING, LR);
-          assertTrue(Double.isFinite(m.get(MetricNames.LOSS)) && Double.isFinite(m.get("grad_norm")), m.toString());
+          Metrics m = iterate(trainer, model, batch(i), i, sometimesNaN);
+          assertTrue(Double.isFinite(m.get(MetricNames.LOSS)) && Double.isFinite(m.get(MetricNames.GRAD_NORM)), m.toString());
           assertEquals(updates, m.get(MetricNames.OPTIM_SKIPPED_STEPS), 0, "the count is a running total");
         }
         assertFalse(Fixtures.sameValues(after, Fixtures.snapshot(adapter.parameters())),
@@ -178,13 +178,12 @@ class GrpoTrainerTest {
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
       Adapter adapter = adapter(model, "grpo");
-      try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(GrpoConfig.Advantage.RLOO, 3), REWARD, LR,
-          1.0)) {
-        trainer.iteration(batch(0), TRAINING, LR);
+      try (GrpoTrainer trainer = new GrpoTrainer(model, adapter, config(GrpoConfig.Advantage.RLOO, 3), OptimizerSettings.of(LR))) {
+        iterate(trainer, model, batch(0), 0, REWARD);
         int modelArrays = model.manager().getManagedArrays().size();
         int adapterArrays = adapter.manager().getManagedArrays().size();
         for (int i = 1; i < 4; i++) {
-          trainer.iteration(batch(i), TRAINING, LR);
+          iterate(trainer, model, batch(i), i, REWARD);
           assertEquals(modelArrays, model.manager().getManagedArrays().size(), "model manager, iteration " + i);
           assertEquals(adapterArrays, adapter.manager().getManagedArrays().size(), "adapter manager, iteration " + i);
         }
@@ -196,5 +195,11 @@ class GrpoTrainerTest {
   private static List<float[]> referenceLogps(CausalLm model) {
     List<long[]> responses = Fixtures.randomPrompts(HELD_OUT.size(), 8, VOCAB, 123);
     return LogProbs.score(model, HELD_OUT, responses, null, 1.0);
+  }
+  /** One round as the trainer once ran it itself: a group of samples per prompt at seed TRAINING + round, scored. */
+  private static Metrics iterate(GrpoTrainer trainer, CausalLm model, List<long[]> prompts, int round,
+      RewardFunction reward) {
+    return trainer.learn(Fixtures.scoredRollouts(model, trainer.adapter(), prompts, GROUP,
+        TRAINING.withSeed(TRAINING.seed() + round), reward));
   }
 }

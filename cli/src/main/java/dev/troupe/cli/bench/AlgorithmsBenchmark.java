@@ -2,7 +2,17 @@ package dev.troupe.cli.bench;
 
 import ai.djl.ndarray.NDManager;
 import dev.troupe.algorithms.dpo.DpoConfig;
-import dev.troupe.algorithms.dpo.DpoExample;
+import dev.troupe.algorithms.metrics.PhaseTimer;
+import dev.troupe.algorithms.optim.OptimizerSettings;
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.rollout.RolloutGenerator;
+import dev.troupe.algorithms.rollout.Rollouts;
+import dev.troupe.protocol.FeedbackSource;
+import dev.troupe.protocol.GenerateRequest;
+import dev.troupe.protocol.PreferencePair;
+import dev.troupe.protocol.Prompt;
+import dev.troupe.protocol.Rollout;
+import java.util.Arrays;
 import dev.troupe.algorithms.dpo.DpoTrainer;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
@@ -127,11 +137,29 @@ public final class AlgorithmsBenchmark {
     List<Metrics> iterations = new ArrayList<>();
     try (RewardModel rewardModel = new RewardModel(model, rewardAdapter,
             RewardHead.random(settings.config().hiddenSize(), 1, 4, model.manager()));
-        PpoTrainer trainer = new PpoTrainer(model, policy, PPO, rewardModel.rewardFunction(), LR, MAX_GRAD_NORM, 6)) {
+        PpoTrainer trainer = new PpoTrainer(model, policy, PPO, OptimizerSettings.of(LR).withMaxGradNorm(MAX_GRAD_NORM),
+            6)) {
       SplittableRandom random = new SplittableRandom(7);
+      RolloutGenerator sampler = new RolloutGenerator(model, null, "bench");
       for (int i = 0; i <= settings.measuredSteps(); i++) {
         progress.accept(i == 0 ? "ppo iteration (warm-up)" : "ppo iteration " + i + "/" + settings.measuredSteps());
-        Metrics m = trainer.iteration(randomRows(random, settings.batch(), settings.promptTokens()), sampling, LR);
+        GenerateRequest.Builder request = GenerateRequest.newBuilder().setRequestId("bench-" + i).setSamplesPerPrompt(1)
+            .setSampling(RolloutGenerator.sampling(sampling.withSeed(sampling.seed() + i)));
+        List<long[]> rows = randomRows(random, settings.batch(), settings.promptTokens());
+        for (int j = 0; j < rows.size(); j++) {
+          Prompt.Builder prompt = Prompt.newBuilder().setId("bench/" + j);
+          Arrays.stream(rows.get(j)).forEach(prompt::addTokenIds);
+          request.addPrompts(prompt);
+        }
+        // The phases a learner does not see (a policy worker samples, a reward worker scores) are timed here.
+        PhaseTimer timer = new PhaseTimer();
+        List<Rollout> rollouts = sampler.generate(request.build(), policy, i, "");
+        timer.lap(MetricNames.TIME_GENERATE);
+        rollouts = Rollouts.scoredBy(rollouts, rewardModel.rewardFunction());
+        timer.lap(MetricNames.TIME_SCORE);
+        Metrics m = new Metrics().merge(timer.total(MetricNames.TIME_ITERATION)).merge(trainer.learn(rollouts));
+        m.put(MetricNames.TIME_ITERATION, m.get(MetricNames.TIME_GENERATE) + m.get(MetricNames.TIME_SCORE)
+            + m.get(MetricNames.TIME_REFERENCE) + m.get(MetricNames.TIME_UPDATE));
         if (i > 0) { // the first iteration warms up kernels and allocators
           iterations.add(m);
         }
@@ -148,17 +176,19 @@ public final class AlgorithmsBenchmark {
     Adapter adapter = model.createAdapter("dpo", ADAPTER, 8);
     SplittableRandom random = new SplittableRandom(9);
     List<Metrics> steps = new ArrayList<>();
-    try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(), LR, MAX_GRAD_NORM)) {
+    try (DpoTrainer trainer = new DpoTrainer(model, adapter, DpoConfig.defaults(),
+        OptimizerSettings.of(LR).withMaxGradNorm(MAX_GRAD_NORM))) {
       for (int i = 0; i <= settings.measuredSteps(); i++) {
         progress.accept(i == 0 ? "dpo step (warm-up)" : "dpo step " + i + "/" + settings.measuredSteps());
         List<long[]> prompts = randomRows(random, settings.batch(), settings.promptTokens());
         List<long[]> chosen = randomRows(random, settings.batch(), settings.newTokens());
         List<long[]> rejected = randomRows(random, settings.batch(), settings.newTokens());
-        List<DpoExample> batch = new ArrayList<>();
+        List<PreferencePair> batch = new ArrayList<>();
         for (int j = 0; j < settings.batch(); j++) {
-          batch.add(new DpoExample(prompts.get(j), chosen.get(j), rejected.get(j)));
+          batch.add(PreferencePairs.of("bench-" + j, prompts.get(j), chosen.get(j), rejected.get(j),
+              FeedbackSource.FEEDBACK_SOURCE_DATASET));
         }
-        Metrics m = trainer.step(batch, LR);
+        Metrics m = trainer.step(batch);
         if (i > 0) {
           steps.add(m);
         }
@@ -188,7 +218,7 @@ public final class AlgorithmsBenchmark {
     r.put("ppo_iteration_s", m.get(MetricNames.TIME_ITERATION));
     r.put("ppo_generate_s", generate);
     r.put("ppo_score_s", score);
-    r.put("ppo_reference_covers", "old policy (adapter on: log-probs, values) + reference (adapter off), no grad");
+    r.put("ppo_reference_covers", "value pass (adapter on, hidden states) + reference (adapter off), no grad");
     r.put("ppo_reference_s", reference);
     r.put("ppo_update_s", update);
     r.put("ppo_generate_tokens_per_s", b * settings.newTokens() / generate);
