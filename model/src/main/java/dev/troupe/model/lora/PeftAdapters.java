@@ -49,9 +49,8 @@ public final class PeftAdapters {
     return keys;
   }
 
-  /** Writes the adapter as a PEFT folder; {@code baseModel} goes into base_model_name_or_path. */
-  public static void save(Adapter adapter, CausalLm model, String baseModel, Path dir) throws IOException {
-    Files.createDirectories(dir);
+  /** The adapter's tensors under PEFT's key names, in model order (the adapter's own arrays, not copies). */
+  public static Map<String, NDArray> tensors(Adapter adapter) {
     Map<String, NDArray> tensors = new LinkedHashMap<>();
     for (Map.Entry<String, LoraLayer> e : adapter.layers().entrySet()) {
       tensors.put(WeightNames.peftKey(e.getKey(), A), e.getValue().a());
@@ -60,7 +59,18 @@ public final class PeftAdapters {
         tensors.put(WeightNames.peftKey(e.getKey(), MAGNITUDE), e.getValue().magnitude());
       }
     }
-    SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors, Map.of("format", "pt"));
+    return tensors;
+  }
+
+  /** Writes the adapter as a PEFT folder; {@code baseModel} goes into base_model_name_or_path. */
+  public static void save(Adapter adapter, CausalLm model, String baseModel, Path dir) throws IOException {
+    Files.createDirectories(dir);
+    SafeTensors.write(dir.resolve(WEIGHTS_FILE), tensors(adapter), Map.of("format", "pt"));
+    Files.writeString(dir.resolve(CONFIG_FILE), configJson(adapter, model, baseModel));
+  }
+
+  /** PEFT's adapter_config.json for {@code adapter}. */
+  public static String configJson(Adapter adapter, CausalLm model, String baseModel) {
     LoraConfig c = adapter.config();
     ObjectNode o = JSON.createObjectNode();
     o.put("peft_type", "LORA");
@@ -83,7 +93,11 @@ public final class PeftAdapters {
     o.putNull("modules_to_save");
     o.putObject("rank_pattern");
     o.putObject("alpha_pattern");
-    JSON.writerWithDefaultPrettyPrinter().writeValue(dir.resolve(CONFIG_FILE).toFile(), o);
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsString(o);
+    } catch (IOException e) {
+      throw new IllegalStateException("cannot render adapter_config.json", e);
+    }
   }
 
   /** Reads a PEFT LoRA / DoRA folder into an adapter named {@code name} over {@code model} (not registered). */
@@ -94,59 +108,69 @@ public final class PeftAdapters {
     if (!Files.isRegularFile(weights)) {
       throw new ModelFormatException(weights, "adapter weights not found");
     }
-    Map<String, AdaptedLinear> linears = new LinkedHashMap<>();
-    model.linears().forEach(l -> linears.put(l.path(), l));
     NDManager manager = model.manager().newSubManager();
     try {
-      Map<String, NDArray> tensors = SafeTensors.read(weights, manager, model.dtype());
-      Map<String, NDArray[]> byModule = new LinkedHashMap<>();
-      for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
-        String key = e.getKey();
-        String suffix = key.endsWith("." + A) ? A : key.endsWith("." + B) ? B
-            : key.endsWith("." + MAGNITUDE) ? MAGNITUDE
-            : key.endsWith("." + MAGNITUDE + ".weight") ? MAGNITUDE + ".weight" : null;
-        if (suffix == null || !key.startsWith("base_model.model.")) {
-          throw new ModelFormatException(weights, "tensor '" + key + "' is not a PEFT LoRA key "
-              + "(base_model.model.<module>.lora_A.weight / lora_B.weight / lora_magnitude_vector)");
-        }
-        String module = key.substring("base_model.model.".length(), key.length() - suffix.length() - 1);
-        if (!linears.containsKey(module)) {
-          throw new ModelFormatException(weights, "tensor '" + key + "' names module '" + module
-              + "', which this " + model.config().modelType() + " model does not have");
-        }
-        int slot = suffix.equals(A) ? 0 : suffix.equals(B) ? 1 : 2;
-        byModule.computeIfAbsent(module, m -> new NDArray[3])[slot] = e.getValue();
-      }
-      Map<String, LoraLayer> layers = new LinkedHashMap<>();
-      for (Map.Entry<String, NDArray[]> e : byModule.entrySet()) {
-        String module = e.getKey();
-        NDArray[] t = e.getValue();
-        AdaptedLinear linear = linears.get(module);
-        if (t[0] == null || t[1] == null) {
-          throw new ModelFormatException(weights, "module '" + module + "' has " + (t[0] == null ? "no lora_A" : "no lora_B"));
-        }
-        expectShape(weights, module + ".lora_A", t[0], new Shape(config.rank(), linear.weight().inFeatures()));
-        expectShape(weights, module + ".lora_B", t[1], new Shape(linear.weight().outFeatures(), config.rank()));
-        if (config.useDora() != (t[2] != null)) {
-          throw new ModelFormatException(weights, "module '" + module + "': use_dora is " + config.useDora()
-              + " but the magnitude vector is " + (t[2] == null ? "missing" : "present"));
-        }
-        if (t[2] != null) {
-          expectShape(weights, module + ".lora_magnitude_vector", t[2], new Shape(linear.weight().outFeatures()));
-        }
-        layers.put(module, new LoraLayer(t[0], t[1], t[2], config.scaling(), config.dropout()));
-      }
-      if (layers.isEmpty()) {
-        throw new ModelFormatException(weights, "holds no adapter tensors");
-      }
-      // Keep model order, whatever order the file had.
-      Map<String, LoraLayer> ordered = new LinkedHashMap<>();
-      linears.keySet().stream().filter(layers::containsKey).forEach(p -> ordered.put(p, layers.get(p)));
-      return new Adapter(name, config, ordered, manager);
+      return fromTensors(name, config, SafeTensors.read(weights, manager, model.dtype()), model, manager, weights);
     } catch (IOException | RuntimeException e) {
       manager.close();
       throw e;
     }
+  }
+
+  /**
+   * An adapter named {@code name} over {@code model} (not registered) from tensors under PEFT's key
+   * names, owned by {@code manager} (which the adapter then owns); {@code source} names where they came
+   * from in errors.
+   */
+  public static Adapter fromTensors(String name, LoraConfig config, Map<String, NDArray> tensors, CausalLm model,
+      NDManager manager, Path source) throws ModelFormatException {
+    Path weights = source;
+    Map<String, AdaptedLinear> linears = new LinkedHashMap<>();
+    model.linears().forEach(l -> linears.put(l.path(), l));
+    Map<String, NDArray[]> byModule = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray> e : tensors.entrySet()) {
+      String key = e.getKey();
+      String suffix = key.endsWith("." + A) ? A : key.endsWith("." + B) ? B
+          : key.endsWith("." + MAGNITUDE) ? MAGNITUDE
+          : key.endsWith("." + MAGNITUDE + ".weight") ? MAGNITUDE + ".weight" : null;
+      if (suffix == null || !key.startsWith("base_model.model.")) {
+        throw new ModelFormatException(weights, "tensor '" + key + "' is not a PEFT LoRA key "
+            + "(base_model.model.<module>.lora_A.weight / lora_B.weight / lora_magnitude_vector)");
+      }
+      String module = key.substring("base_model.model.".length(), key.length() - suffix.length() - 1);
+      if (!linears.containsKey(module)) {
+        throw new ModelFormatException(weights, "tensor '" + key + "' names module '" + module
+            + "', which this " + model.config().modelType() + " model does not have");
+      }
+      int slot = suffix.equals(A) ? 0 : suffix.equals(B) ? 1 : 2;
+      byModule.computeIfAbsent(module, m -> new NDArray[3])[slot] = e.getValue();
+    }
+    Map<String, LoraLayer> layers = new LinkedHashMap<>();
+    for (Map.Entry<String, NDArray[]> e : byModule.entrySet()) {
+      String module = e.getKey();
+      NDArray[] t = e.getValue();
+      AdaptedLinear linear = linears.get(module);
+      if (t[0] == null || t[1] == null) {
+        throw new ModelFormatException(weights, "module '" + module + "' has " + (t[0] == null ? "no lora_A" : "no lora_B"));
+      }
+      expectShape(weights, module + ".lora_A", t[0], new Shape(config.rank(), linear.weight().inFeatures()));
+      expectShape(weights, module + ".lora_B", t[1], new Shape(linear.weight().outFeatures(), config.rank()));
+      if (config.useDora() != (t[2] != null)) {
+        throw new ModelFormatException(weights, "module '" + module + "': use_dora is " + config.useDora()
+            + " but the magnitude vector is " + (t[2] == null ? "missing" : "present"));
+      }
+      if (t[2] != null) {
+        expectShape(weights, module + ".lora_magnitude_vector", t[2], new Shape(linear.weight().outFeatures()));
+      }
+      layers.put(module, new LoraLayer(t[0], t[1], t[2], config.scaling(), config.dropout()));
+    }
+    if (layers.isEmpty()) {
+      throw new ModelFormatException(weights, "holds no adapter tensors");
+    }
+    // Keep model order, whatever order the tensors had.
+    Map<String, LoraLayer> ordered = new LinkedHashMap<>();
+    linears.keySet().stream().filter(layers::containsKey).forEach(p -> ordered.put(p, layers.get(p)));
+    return new Adapter(name, config, ordered, manager);
   }
 
   private static void expectShape(Path file, String what, NDArray array, Shape expected) throws ModelFormatException {
@@ -163,9 +187,15 @@ public final class PeftAdapters {
     if (!Files.isRegularFile(file)) {
       throw new ModelFormatException(file, "adapter config not found");
     }
+    return parseConfig(Files.readString(file), file);
+  }
+
+  /** An adapter_config.json's LoRA settings; {@code source} names it in errors. */
+  public static LoraConfig parseConfig(String json, Path source) throws ModelFormatException {
+    Path file = source;
     JsonNode o;
     try {
-      o = JSON.readTree(file.toFile());
+      o = JSON.readTree(json);
     } catch (IOException e) {
       throw new ModelFormatException(file, "not valid JSON: " + e.getMessage(), e);
     }
