@@ -17,7 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class RunCommandTest {
+class DemoCommandTest {
   @TempDir Path dir;
 
   @Test

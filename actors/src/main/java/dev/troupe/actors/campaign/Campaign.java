@@ -1,0 +1,140 @@
+package dev.troupe.actors.campaign;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import dev.troupe.actors.config.CampaignConfig;
+import dev.troupe.actors.config.LoopConfig;
+import dev.troupe.actors.store.CampaignStore;
+import dev.troupe.protocol.LoopState;
+import dev.troupe.protocol.LoopStatus;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.pekko.actor.typed.ActorSystem;
+
+/**
+ * Runs a campaign in this process to its end: opens (or resumes) the run folder and its store, starts
+ * the actor system with the {@link CampaignGuardian}, waits for every loop to finish, and writes
+ * {@code summary.json}. Running it again on the same folder resumes each loop from its newest valid
+ * checkpoint.
+ */
+public final class Campaign {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** How long a worker may take to answer before its request is reissued. */
+  static final Duration ASK_TIMEOUT = Duration.ofMinutes(10);
+
+  private Campaign() {}
+
+  /** Each loop's final status, the summary written, and the seconds it took. */
+  public record Result(ObjectNode summary, Map<String, LoopStatus> loops, double seconds) {
+    public boolean succeeded() {
+      return loops.values().stream().allMatch(s -> s.getState() == LoopState.LOOP_STATE_DONE);
+    }
+  }
+
+  /** {@code runs/<campaign name>}: the default run folder. */
+  public static Path defaultRunDir(CampaignConfig config) {
+    return Path.of("runs", config.name());
+  }
+
+  public static Result run(CampaignConfig config, Path runDir, CampaignEvents events) throws IOException,
+      InterruptedException {
+    long start = System.nanoTime();
+    Files.createDirectories(runDir);
+    Files.writeString(runDir.resolve("campaign.conf"), config.render());
+    String url = config.store().url() != null ? config.store().url() : CampaignStore.defaultUrl(runDir);
+    String password = config.store().passwordEnv() == null ? null : System.getenv(config.store().passwordEnv());
+    try (CampaignStore store = CampaignStore.open(url, config.store().user(), password)) {
+      CompletableFuture<CampaignGuardian.Outcome> done = new CompletableFuture<>();
+      ActorSystem<CampaignGuardian.Command> system = ActorSystem.create(
+          CampaignGuardian.create(config, runDir, store, events, ASK_TIMEOUT, done), "troupe", actorConfig(config));
+      CampaignGuardian.Outcome outcome;
+      try {
+        outcome = done.get();
+      } catch (java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException("the campaign failed: " + e.getCause().getMessage(), e.getCause());
+      } finally {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+      if (outcome.setupError() != null) {
+        throw new IllegalStateException("campaign setup failed: " + outcome.setupError().getMessage(),
+            outcome.setupError());
+      }
+      double seconds = (System.nanoTime() - start) / 1e9;
+      ObjectNode summary = summary(config, runDir, outcome, seconds);
+      Path temp = runDir.resolve("summary.json.tmp");
+      Files.write(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+      Files.move(temp, runDir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return new Result(summary, outcome.loops(), seconds);
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalStateException("the actor system did not stop within 60 s", e);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /** Pekko's settings for this campaign: the tensor dispatcher sized by {@code tensor-threads}. */
+  static Config actorConfig(CampaignConfig config) {
+    int threads = config.tensorThreads() > 0 ? config.tensorThreads() : Runtime.getRuntime().availableProcessors();
+    return ConfigFactory.parseString("troupe.tensor-dispatcher.thread-pool-executor.fixed-pool-size = " + threads)
+        .withFallback(ConfigFactory.load());
+  }
+
+  /** The summary the issue names: run_dir, seconds, rm_accuracy and each loop's figures. */
+  static ObjectNode summary(CampaignConfig config, Path runDir, CampaignGuardian.Outcome outcome, double seconds) {
+    ObjectNode out = JSON.createObjectNode();
+    out.put("run_dir", runDir.toString());
+    out.put("seconds", seconds);
+    if (outcome.rmAccuracy() == null) {
+      out.putNull("rm_accuracy");
+    } else {
+      out.put("rm_accuracy", outcome.rmAccuracy());
+    }
+    ObjectNode loops = out.putObject("loops");
+    Map<String, LoopStatus> ordered = new LinkedHashMap<>();
+    for (LoopConfig loop : config.loops().values()) {
+      LoopStatus s = outcome.loops().get(loop.name());
+      if (s != null) {
+        ordered.put(loop.name(), s);
+      }
+    }
+    ordered.forEach((name, s) -> {
+      ObjectNode l = loops.putObject(name);
+      l.put("algorithm", s.getAlgorithm());
+      l.put("feedback", s.getFeedback());
+      putNullable(l, "gold_start", s.hasGoldStart() ? s.getGoldStart() : null);
+      putNullable(l, "gold_end", s.hasGoldEnd() ? s.getGoldEnd() : null);
+      putNullable(l, "kl", s.hasKl() ? s.getKl() : null);
+      l.put("steps", s.getStep());
+      l.put("adapter_version", s.getAdapterVersion());
+      if (s.hasResumedFromStep()) {
+        l.put("resumed_from_step", s.getResumedFromStep());
+      } else {
+        l.putNull("resumed_from_step");
+      }
+      l.put("state", s.getState().name().substring("LOOP_STATE_".length()).toLowerCase(java.util.Locale.ROOT));
+      if (!s.getMessage().isEmpty()) {
+        l.put("message", s.getMessage());
+      }
+    });
+    return out;
+  }
+
+  private static void putNullable(ObjectNode node, String key, Double value) {
+    if (value == null) {
+      node.putNull(key);
+    } else {
+      node.put(key, value);
+    }
+  }
+}

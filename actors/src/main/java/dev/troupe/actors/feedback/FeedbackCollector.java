@@ -1,0 +1,149 @@
+package dev.troupe.actors.feedback;
+
+import dev.troupe.actors.judge.AiLabels;
+import dev.troupe.actors.judge.Judge;
+import dev.troupe.actors.judge.JudgeUnavailableException;
+import dev.troupe.actors.judge.Verdict;
+import dev.troupe.actors.store.CampaignStore;
+import dev.troupe.actors.store.StoredLabel;
+import dev.troupe.protocol.Ack;
+import dev.troupe.protocol.Comparison;
+import dev.troupe.protocol.FeedbackSource;
+import dev.troupe.protocol.JudgeRequest;
+import dev.troupe.protocol.Label;
+import dev.troupe.protocol.PairsRequest;
+import dev.troupe.protocol.PreferenceBatch;
+import dev.troupe.protocol.PreferencePair;
+import dev.troupe.protocol.wire.WireMessage;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.UnaryOperator;
+import org.apache.pekko.actor.typed.ActorRef;
+import org.apache.pekko.actor.typed.Behavior;
+import org.apache.pekko.actor.typed.DispatcherSelector;
+import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
+import org.apache.pekko.actor.typed.javadsl.ActorContext;
+import org.apache.pekko.actor.typed.javadsl.Behaviors;
+import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.ServiceKey;
+
+/**
+ * Where every label comes in and is made durable before anyone hears of it: the AI judges' verdicts
+ * on loops' fresh comparisons, raters' labels, and the stored pairs a loop has not consumed yet. Work
+ * runs on the I/O dispatcher, so a judge that does not answer holds none of the tensor threads.
+ */
+public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.Command> {
+  public sealed interface Command {}
+
+  /** Judge a loop's comparisons with that loop's judge; answers the usable pairs (ties are stored, not answered). */
+  public record JudgePairs(JudgeRequest request, ActorRef<PreferenceBatch> replyTo) implements Command, WireMessage {}
+
+  /** Stored labelled pairs the loop has not consumed, oldest first. */
+  public record NextPairs(PairsRequest request, ActorRef<PreferenceBatch> replyTo) implements Command, WireMessage {}
+
+  /** A rater's label; acknowledged only once committed (the same client id twice stores one label). */
+  public record SubmitLabel(Label label, ActorRef<Ack> replyTo) implements Command, WireMessage {}
+
+  public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "feedback-collector");
+
+  /**
+   * A loop's judge and how its labels are marked: an AI judge's stay source AI; the quickstart's gold
+   * scorer judging online pairs relabels them source GOLD.
+   */
+  public record LoopJudge(Judge judge, UnaryOperator<Label> relabel) {
+    public static LoopJudge of(Judge judge) {
+      return new LoopJudge(judge, UnaryOperator.identity());
+    }
+  }
+
+  private final CampaignStore store;
+  private final Map<String, LoopJudge> judges;
+  private final Executor io;
+
+  public static Behavior<Command> create(CampaignStore store, Map<String, LoopJudge> judges) {
+    return Behaviors.setup(ctx -> new FeedbackCollector(ctx, store, judges));
+  }
+
+  private FeedbackCollector(ActorContext<Command> context, CampaignStore store, Map<String, LoopJudge> judges) {
+    super(context);
+    this.store = store;
+    this.judges = Map.copyOf(judges);
+    this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("troupe.io-dispatcher"));
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(JudgePairs.class, this::onJudgePairs)
+        .onMessage(NextPairs.class, this::onNextPairs)
+        .onMessage(SubmitLabel.class, this::onSubmitLabel)
+        .build();
+  }
+
+  private Behavior<Command> onJudgePairs(JudgePairs m) {
+    LoopJudge judge = judges.get(m.request().getLoop());
+    if (judge == null) {
+      m.replyTo().tell(PreferenceBatch.newBuilder().setError("loop '" + m.request().getLoop()
+          + "' has no judge here (judges: " + judges.keySet() + ")").build());
+      return this;
+    }
+    CompletableFuture.supplyAsync(() -> judgeAndStore(judge, m.request().getComparisonsList()), io)
+        .whenComplete((batch, error) -> m.replyTo().tell(error == null ? batch : failure(error)));
+    return this;
+  }
+
+  /** Verdicts, then every comparison and label committed, then the usable pairs. */
+  private PreferenceBatch judgeAndStore(LoopJudge loopJudge, List<Comparison> comparisons) {
+    List<Verdict> verdicts;
+    try {
+      verdicts = loopJudge.judge().judge(comparisons);
+    } catch (JudgeUnavailableException e) {
+      return PreferenceBatch.newBuilder().setError(e.getMessage()).setRetryable(true).build();
+    }
+    PreferenceBatch.Builder out = PreferenceBatch.newBuilder();
+    long now = System.currentTimeMillis();
+    for (int i = 0; i < comparisons.size(); i++) {
+      Comparison c = comparisons.get(i);
+      Label label = loopJudge.relabel().apply(AiLabels.label(c, verdicts.get(i), loopJudge.judge(), now));
+      store.putComparison(c);
+      StoredLabel stored = store.putLabel(label);
+      if (stored.label().getTie() || stored.label().getBothBad()) {
+        out.setTies(out.getTies() + 1);
+      } else {
+        out.addPairs(PreferencePair.newBuilder().setId(stored.label().getId()).setComparison(c).setLabel(stored.label()));
+      }
+    }
+    return out.build();
+  }
+
+  private Behavior<Command> onNextPairs(NextPairs m) {
+    Set<FeedbackSource> sources = m.request().getSourcesList().isEmpty() ? EnumSet.noneOf(FeedbackSource.class)
+        : EnumSet.copyOf(m.request().getSourcesList());
+    CompletableFuture.supplyAsync(() -> PreferenceBatch.newBuilder()
+            .addAllPairs(store.unconsumedPairs(m.request().getLoop(), sources, m.request().getLimit())).build(), io)
+        .whenComplete((batch, error) -> m.replyTo().tell(error == null ? batch : failure(error)));
+    return this;
+  }
+
+  private Behavior<Command> onSubmitLabel(SubmitLabel m) {
+    CompletableFuture.supplyAsync(() -> store.putLabel(m.label()), io).whenComplete((stored, error) ->
+        m.replyTo().tell(error == null ? Ack.newBuilder().setOk(true).setDetail(stored.label().getId()).build()
+            : Ack.newBuilder().setOk(false).setError(cause(error).getMessage()).build()));
+    return this;
+  }
+
+  private static PreferenceBatch failure(Throwable error) {
+    Throwable cause = cause(error);
+    return PreferenceBatch.newBuilder().setError(cause.getClass().getSimpleName() + ": " + cause.getMessage())
+        .setRetryable(!(cause instanceof IllegalArgumentException)).build();
+  }
+
+  private static Throwable cause(Throwable error) {
+    return error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        ? error.getCause() : error;
+  }
+}
