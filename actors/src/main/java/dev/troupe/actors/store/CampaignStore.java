@@ -419,9 +419,11 @@ public final class CampaignStore implements AutoCloseable {
         case POSTGRESQL -> PostgresDatabase.open(url.url(), user, password);
       };
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot open the campaign store at " + url + ": " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) { // the driver's verdict on a URL it cannot parse
-      throw new IllegalArgumentException("campaign store URL " + url + " is not valid: " + e.getMessage(), e);
+      throw new IllegalStateException("cannot open the campaign store at " + url + ": " + url.mask(e.getMessage()), e);
+    } catch (IllegalArgumentException e) {
+      // The driver's verdict on a URL it cannot parse quotes the URL, password and all: so the cause
+      // is masked and not chained.
+      throw new IllegalArgumentException("campaign store URL " + url + " is not valid: " + url.mask(e.getMessage()));
     }
   }
 
@@ -435,7 +437,7 @@ public final class CampaignStore implements AutoCloseable {
           .migrate();
       return result.migrationsExecuted;
     } catch (FlywayException e) {
-      throw new IllegalStateException("campaign store " + url + ": migrating the schema failed: " + e.getMessage(), e);
+      throw new IllegalStateException("campaign store " + url + ": migrating the schema failed: " + url.mask(e.getMessage()), e);
     }
   }
 
