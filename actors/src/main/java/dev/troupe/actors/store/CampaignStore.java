@@ -15,7 +15,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -23,7 +25,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
@@ -567,7 +568,7 @@ public final class CampaignStore implements AutoCloseable {
   }
 
   private static String placeholders(int n) {
-    return java.util.stream.IntStream.range(0, n).mapToObj(i -> "?").collect(Collectors.joining(", "));
+    return String.join(", ", Collections.nCopies(n, "?"));
   }
 
   @FunctionalInterface
@@ -599,7 +600,7 @@ public final class CampaignStore implements AutoCloseable {
     for (int i = 0; i < args.length; i++) {
       Object arg = args[i];
       if (arg == null) {
-        statement.setNull(i + 1, java.sql.Types.VARCHAR);
+        statement.setNull(i + 1, Types.VARCHAR);
       } else if (arg instanceof String s) {
         statement.setString(i + 1, s);
       } else if (arg instanceof Long l) {
