@@ -69,8 +69,12 @@ troupe_postgres_start() {
     return 1
   fi
 
-  runuser -u postgres -- "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$TROUPE_PG_DIR" -p "$port" -U postgres -d postgres \
-      -c "CREATE ROLE troupe LOGIN PASSWORD '$password'" -c "CREATE DATABASE troupe OWNER troupe" >/dev/null || return 1
+  local psql=(runuser -u postgres -- "$bin/psql" -q -v ON_ERROR_STOP=1 -h "$TROUPE_PG_DIR" -p "$port" -U postgres -d postgres)
+  "${psql[@]}" -c "CREATE ROLE troupe LOGIN PASSWORD '$password'" >/dev/null || return 1
+  # An ICU en-US collation, as production servers usually sort text (en_US.UTF-8), not C: the
+  # store must not depend on the database's collation for the ledger's order.
+  "${psql[@]}" -c "CREATE DATABASE troupe OWNER troupe TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'en-US'" \
+      >/dev/null 2>&1 || "${psql[@]}" -c "CREATE DATABASE troupe OWNER troupe" >/dev/null || return 1
 
   export TROUPE_POSTGRES_URL="jdbc:postgresql://127.0.0.1:$port/troupe"
   export TROUPE_POSTGRES_USER=troupe

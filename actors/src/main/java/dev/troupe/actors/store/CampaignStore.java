@@ -15,7 +15,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -23,7 +25,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.regex.Pattern;
-import java.util.stream.Collectors;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.flywaydb.core.api.output.MigrateResult;
@@ -419,9 +420,11 @@ public final class CampaignStore implements AutoCloseable {
         case POSTGRESQL -> PostgresDatabase.open(url.url(), user, password);
       };
     } catch (SQLException e) {
-      throw new IllegalStateException("cannot open the campaign store at " + url + ": " + e.getMessage(), e);
-    } catch (IllegalArgumentException e) { // the driver's verdict on a URL it cannot parse
-      throw new IllegalArgumentException("campaign store URL " + url + " is not valid: " + e.getMessage(), e);
+      throw new IllegalStateException("cannot open the campaign store at " + url + ": " + url.mask(e.getMessage()), e);
+    } catch (IllegalArgumentException e) {
+      // The driver's verdict on a URL it cannot parse quotes the URL, password and all: so the cause
+      // is masked and not chained.
+      throw new IllegalArgumentException("campaign store URL " + url + " is not valid: " + url.mask(e.getMessage()));
     }
   }
 
@@ -435,7 +438,7 @@ public final class CampaignStore implements AutoCloseable {
           .migrate();
       return result.migrationsExecuted;
     } catch (FlywayException e) {
-      throw new IllegalStateException("campaign store " + url + ": migrating the schema failed: " + e.getMessage(), e);
+      throw new IllegalStateException("campaign store " + url + ": migrating the schema failed: " + url.mask(e.getMessage()), e);
     }
   }
 
@@ -565,7 +568,7 @@ public final class CampaignStore implements AutoCloseable {
   }
 
   private static String placeholders(int n) {
-    return java.util.stream.IntStream.range(0, n).mapToObj(i -> "?").collect(Collectors.joining(", "));
+    return String.join(", ", Collections.nCopies(n, "?"));
   }
 
   @FunctionalInterface
@@ -597,7 +600,7 @@ public final class CampaignStore implements AutoCloseable {
     for (int i = 0; i < args.length; i++) {
       Object arg = args[i];
       if (arg == null) {
-        statement.setNull(i + 1, java.sql.Types.VARCHAR);
+        statement.setNull(i + 1, Types.VARCHAR);
       } else if (arg instanceof String s) {
         statement.setString(i + 1, s);
       } else if (arg instanceof Long l) {

@@ -44,7 +44,7 @@ final class PostgresDatabase implements StoreDatabase {
     }
     source.setApplicationName("troupe");
     PostgresDatabase database = new PostgresDatabase(source);
-    database.release(database.borrow(), false);
+    database.release(database.borrow(), true);
     return database;
   }
 
@@ -56,45 +56,41 @@ final class PostgresDatabase implements StoreDatabase {
   @Override
   public <T> T inTransaction(SqlWork<T> work) throws SQLException {
     Connection c = borrow();
-    boolean broken = true;
+    boolean reusable = false;
     try {
       c.setAutoCommit(false);
       try {
         T result = work.run(c);
         c.commit();
-        broken = false;
         return result;
       } catch (SQLException | RuntimeException | Error e) {
         try {
           c.rollback();
-          broken = isConnectionFailure(e);
         } catch (SQLException rollbackFailure) {
           e.addSuppressed(rollbackFailure);
         }
         throw e;
       } finally {
-        if (!broken) {
-          c.setAutoCommit(true);
-        }
+        reusable = restoreAutoCommit(c);
       }
     } finally {
-      release(c, broken);
+      release(c, reusable);
     }
   }
 
   @Override
   public <T> T read(SqlWork<T> work) throws SQLException {
     Connection c = borrow();
-    boolean broken = true;
+    boolean reusable = false;
     try {
       T result = work.run(c);
-      broken = false;
+      reusable = true;
       return result;
     } catch (SQLException e) {
-      broken = isConnectionFailure(e);
+      reusable = !isConnectionFailure(e);
       throw e;
     } finally {
-      release(c, broken);
+      release(c, reusable);
     }
   }
 
@@ -137,8 +133,8 @@ final class PostgresDatabase implements StoreDatabase {
     }
   }
 
-  private void release(Connection c, boolean broken) {
-    if (!broken) {
+  private void release(Connection c, boolean reusable) {
+    if (reusable && isOpen(c)) {
       synchronized (this) {
         if (!closed && idle.size() < MAX_IDLE) {
           idle.addFirst(new Idle(c, System.currentTimeMillis()));
@@ -149,9 +145,27 @@ final class PostgresDatabase implements StoreDatabase {
     closeQuietly(c);
   }
 
+  /** False on a failed or dead connection, which then is not put back in the pool. */
+  private static boolean restoreAutoCommit(Connection c) {
+    try {
+      c.setAutoCommit(true);
+      return true;
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
+  private static boolean isOpen(Connection c) {
+    try {
+      return !c.isClosed();
+    } catch (SQLException e) {
+      return false;
+    }
+  }
+
   /** SQLSTATE class 08 is "connection exception": the connection is of no further use. */
-  private static boolean isConnectionFailure(Throwable e) {
-    return e instanceof SQLException s && s.getSQLState() != null && s.getSQLState().startsWith("08");
+  private static boolean isConnectionFailure(SQLException e) {
+    return e.getSQLState() != null && e.getSQLState().startsWith("08");
   }
 
   private static void closeQuietly(Connection c) {

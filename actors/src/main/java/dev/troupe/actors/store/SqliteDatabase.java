@@ -4,6 +4,8 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.concurrent.locks.ReentrantLock;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.sqlite.SQLiteConfig;
 import org.sqlite.SQLiteDataSource;
 import org.sqlite.SQLiteErrorCode;
@@ -14,6 +16,7 @@ import org.sqlite.SQLiteException;
  * time anyway; the lock keeps this process's callers from interleaving statements on the connection.
  */
 final class SqliteDatabase implements StoreDatabase {
+  private static final Logger log = LoggerFactory.getLogger(SqliteDatabase.class);
   /** How long a write waits for another process (an admin command on the same file) to finish. */
   static final int BUSY_TIMEOUT_MS = 30_000;
 
@@ -65,7 +68,7 @@ final class SqliteDatabase implements StoreDatabase {
         }
         throw e;
       } finally {
-        c.setAutoCommit(true);
+        restoreAutoCommit(c);
       }
     } finally {
       lock.unlock();
@@ -99,6 +102,15 @@ final class SqliteDatabase implements StoreDatabase {
       throw new IllegalStateException("closing the SQLite campaign store failed: " + e.getMessage(), e);
     } finally {
       lock.unlock();
+    }
+  }
+
+  private static void restoreAutoCommit(Connection c) {
+    try {
+      c.setAutoCommit(true);
+    } catch (SQLException e) {
+      // Thrown here it would hide the transaction's own outcome; the next transaction fails loudly.
+      log.warn("SQLite campaign store: switching autocommit back on failed", e);
     }
   }
 

@@ -46,6 +46,11 @@ record StoreUrl(Dialect dialect, String url) {
     return redact(url);
   }
 
+  /** {@code text} (a driver's message, which may quote the URL) with this URL's password masked. */
+  String mask(String text) {
+    return text == null ? "" : redact(text.replace(url, redacted()));
+  }
+
   /** The database file of a {@code jdbc:sqlite:} URL. */
   Path sqliteFile() {
     String rest = url.substring(Dialect.SQLITE.prefix.length());

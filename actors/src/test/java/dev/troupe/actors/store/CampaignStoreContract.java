@@ -334,17 +334,19 @@ abstract class CampaignStoreContract {
   void ledgerIsOrderedByLoopStepKindAndItemId() {
     putChosen("l-b");
     putChosen("l-a");
-    store.commitStep("rlhf", 2, 1, List.of(LedgerItem.rollout("r-b"), LedgerItem.rollout("r-a")), null);
-    store.commitStep("dpo", 1, 0, List.of(LedgerItem.rollout("r-z"), LedgerItem.label("l-b"), LedgerItem.label("l-a")), null);
+    store.commitStep("rlhf", 2, 1, List.of(LedgerItem.rollout("r-b"), LedgerItem.rollout("r-a"), LedgerItem.rollout("r-C")), null);
+    store.commitStep("dpo", 1, 0, List.of(LedgerItem.rollout("a-rollout"), LedgerItem.label("l-b"), LedgerItem.label("l-a")), null);
     store.commitStep("rlhf", 3, 2, List.of(LedgerItem.rollout("r-0")), null);
 
     List<String> rows = store.ledger().stream()
         .map(e -> e.getLoop() + "/" + e.getStep() + "/" + e.getKind() + "/" + e.getItemId())
         .toList();
-    assertEquals(List.of("dpo/1/label/l-a", "dpo/1/label/l-b", "dpo/1/rollout/r-z",
-        "rlhf/2/rollout/r-a", "rlhf/2/rollout/r-b", "rlhf/3/rollout/r-0"), rows);
-    assertEquals(List.of(0L, 0L, 0L, 1L, 1L, 2L), store.ledger().stream().map(LedgerEntry::getAdapterVersion).toList());
-    assertEquals(3, store.ledger("dpo").size());
+    // Item ids in code-point order ("C" before "a"), whatever the database's locale.
+    assertEquals(List.of("dpo/1/label/l-a", "dpo/1/label/l-b", "dpo/1/rollout/a-rollout",
+        "rlhf/2/rollout/r-C", "rlhf/2/rollout/r-a", "rlhf/2/rollout/r-b", "rlhf/3/rollout/r-0"), rows);
+    assertEquals(List.of(0L, 0L, 0L, 1L, 1L, 1L, 2L), store.ledger().stream().map(LedgerEntry::getAdapterVersion).toList());
+    assertEquals(rows.subList(3, 7), store.ledger("rlhf").stream()
+        .map(e -> e.getLoop() + "/" + e.getStep() + "/" + e.getKind() + "/" + e.getItemId()).toList());
   }
 
   @Test
