@@ -140,14 +140,36 @@ public final class CampaignStore implements AutoCloseable {
   public void putComparison(Comparison comparison) {
     validate(comparison);
     write("storing comparison " + comparison.getId(), c -> {
-      int inserted = update(c,
-          "INSERT INTO comparisons (id, prompt_id, created_ms, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-          comparison.getId(), comparison.getPrompt().getId(), System.currentTimeMillis(), comparison.toByteArray());
-      if (inserted == 0) {
-        Comparison stored = comparisonIn(c, comparison.getId()).orElseThrow();
-        if (!stored.equals(comparison)) {
-          throw new IllegalStateException("comparison " + comparison.getId() + " is already stored with different content");
-        }
+      storeComparison(c, comparison);
+      return null;
+    });
+  }
+
+  private void storeComparison(Connection c, Comparison comparison) throws SQLException {
+    int inserted = update(c,
+        "INSERT INTO comparisons (id, prompt_id, created_ms, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        comparison.getId(), comparison.getPrompt().getId(), System.currentTimeMillis(), comparison.toByteArray());
+    if (inserted == 0) {
+      Comparison stored = comparisonIn(c, comparison.getId()).orElseThrow();
+      if (!stored.equals(comparison)) {
+        throw new IllegalStateException("comparison " + comparison.getId() + " is already stored with different content");
+      }
+    }
+  }
+
+  /**
+   * Stores labelled pairs (each comparison and its label, as {@link #putComparison} and {@link #putLabel}
+   * would) in one transaction: a dataset of thousands of pairs costs one commit, not two per pair.
+   */
+  public void putPairs(List<PreferencePair> pairs) {
+    for (PreferencePair p : pairs) {
+      validate(p.getComparison());
+      validate(p.getLabel());
+    }
+    write("storing " + pairs.size() + " labelled pairs", c -> {
+      for (PreferencePair p : pairs) {
+        storeComparison(c, p.getComparison());
+        storeLabel(c, p.getLabel());
       }
       return null;
     });
@@ -168,7 +190,11 @@ public final class CampaignStore implements AutoCloseable {
    */
   public StoredLabel putLabel(Label label) {
     validate(label);
-    return write("storing label " + label.getId(), c -> {
+    return write("storing label " + label.getId(), c -> storeLabel(c, label));
+  }
+
+  private StoredLabel storeLabel(Connection c, Label label) throws SQLException {
+    {
       Comparison comparison = comparisonIn(c, label.getComparisonId())
           .orElseThrow(() -> new IllegalArgumentException("label " + label.getId() + " judges comparison "
               + label.getComparisonId() + ", which is not in the store (putComparison first)"));
@@ -195,7 +221,7 @@ public final class CampaignStore implements AutoCloseable {
         throw new IllegalStateException("label id " + label.getId() + " is already stored with different content");
       }
       return new StoredLabel(stored, false);
-    });
+    }
   }
 
   public Optional<Label> label(String id) {
