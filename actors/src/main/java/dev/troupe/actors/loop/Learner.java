@@ -184,7 +184,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   private Behavior<Command> onLearn(Learn m) {
     LearnRequest request = m.request();
-    LearnResult.Builder out = LearnResult.newBuilder().setLoop(loop.name()).setStep(request.getStep());
+    LearnResult.Builder out = LearnResult.newBuilder().setLoop(loop.name()).setStep(request.getStep())
+        .setStartedMs(System.currentTimeMillis());
     if (request.getStep() != step + 1) {
       m.replyTo().tell(out.setError("step " + request.getStep() + " out of order: the learner is at step " + step).build());
       return this;
@@ -223,7 +224,8 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
           .putAllValues(metrics.asMap()).setTimeMs(System.currentTimeMillis()).build();
       store.recordMetrics(report);
       m.replyTo().tell(out.setAdapterVersion(step).putAllMetrics(metrics.asMap()).setCheckpointed(checkpoint)
-          .setAdapter(AdapterVersions.snapshot(adapter, model, loop.name(), step)).build());
+          .setAdapter(AdapterVersions.snapshot(adapter, model, loop.name(), step))
+          .setEndedMs(System.currentTimeMillis()).build());
     } catch (IOException | RuntimeException e) {
       getContext().getLog().error("loop {}: step {} failed", loop.name(), request.getStep(), e);
       m.replyTo().tell(out.setError(e.getClass().getSimpleName() + ": " + e.getMessage()).build());

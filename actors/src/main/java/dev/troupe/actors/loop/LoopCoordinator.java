@@ -123,6 +123,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private Double goldEnd;
   private Double kl;
   private int waitingStreak;
+  private long stepStartedMs;
+  private long stepEndedMs;
   /** The version being served, to serve again when the load failed. */
   private LearnResult pendingServe;
 
@@ -201,6 +203,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       readyRollouts.remove(step);
       readyPairs.remove(step);
       lastMetrics = result.getMetricsMap();
+      stepStartedMs = result.getStartedMs();
+      stepEndedMs = result.getEndedMs();
       waitingStreak = 0;
       context.events().loopStep(status());
     }
@@ -375,7 +379,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       Rollout a = rollouts.get(i);
       Rollout b = rollouts.get(i + 1);
       request.addComparisons(Comparison.newBuilder()
-          .setId(context.store().campaignId() + "/" + loop.name() + "/batch-" + batch
+          .setId(loop.name() + "/batch-" + batch
               + (attempt > 0 ? "-refill-" + attempt : "") + "/" + i / 2)
           .setPrompt(a.getPrompt()).addResponses(response(a)).addResponses(response(b)));
     }
@@ -563,7 +567,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private LoopStatus status() {
     LoopStatus.Builder s = LoopStatus.newBuilder().setLoop(loop.name()).setAlgorithm(loop.algorithm().configName())
         .setFeedback(loop.feedback().configName()).setStep(step).setSteps(loop.steps())
-        .setAdapterVersion(Math.max(0, published)).setState(state).setMessage(message).putAllMetrics(lastMetrics);
+        .setAdapterVersion(Math.max(0, published)).setState(state).setMessage(message).putAllMetrics(lastMetrics)
+        .setStepStartedMs(stepStartedMs).setStepEndedMs(stepEndedMs);
     if (resumedFrom != null) {
       s.setResumedFromStep(resumedFrom);
     }
