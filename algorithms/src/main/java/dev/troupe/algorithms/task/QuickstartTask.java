@@ -15,6 +15,8 @@ import java.util.Arrays;
 import java.util.Collections;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The quickstart task family (DESIGN.md, "The quickstart task"): seeded generators of short instructions whose
@@ -53,6 +55,13 @@ public final class QuickstartTask {
   private static final String VOWELS = "aeiou";
   private static final List<String> VERBS =
       List.of("sit", "wait", "stop", "come", "help", "read", "sing", "look", "rest", "eat");
+
+  // The instruction forms as parsePrompt reads them, one per kind.
+  private static final Pattern SORT_FORM = Pattern.compile("sort: ((?:[a-z] )*[a-z])");
+  private static final Pattern COUNT_FORM = Pattern.compile("count ([a-z]): ([a-z]+)");
+  private static final Pattern REVERSE_FORM = Pattern.compile("reverse: ([a-z]+)");
+  private static final Pattern REPEAT_FORM = Pattern.compile("repeat ([a-z]+) ([0-9]{1,3}) times");
+  private static final Pattern POLITE_FORM = Pattern.compile("ask ([a-z]+) to ([a-z]+)");
 
   // One independent stream per use, so that asking for more train prompts does not change the SFT set.
   private static final long TRAIN_STREAM = 0x5DEECE66DL;
@@ -109,6 +118,36 @@ public final class QuickstartTask {
   /** The text the policy is given: the instruction and a newline, after which the response begins. */
   public String promptText(TaskPrompt prompt) {
     return prompt.instruction() + "\n";
+  }
+
+  /**
+   * The inverse of {@link #promptText} and {@link TaskPrompt#instruction()}: the prompt whose instruction is
+   * {@code text}, with or without promptText's trailing newline. What a judge that holds only a comparison's
+   * text needs to score it with the gold scorer.
+   *
+   * @throws IllegalArgumentException when the text is not exactly an instruction of the quickstart task
+   */
+  public static TaskPrompt parsePrompt(String text) {
+    String instruction = text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+    TaskPrompt prompt = null;
+    Matcher m;
+    if ((m = SORT_FORM.matcher(instruction)).matches()) {
+      prompt = new Sort(m.group(1).replace(" ", ""));
+    } else if ((m = COUNT_FORM.matcher(instruction)).matches()) {
+      prompt = new Count(m.group(1).charAt(0), m.group(2));
+    } else if ((m = REVERSE_FORM.matcher(instruction)).matches()) {
+      prompt = new Reverse(m.group(1));
+    } else if ((m = REPEAT_FORM.matcher(instruction)).matches()) {
+      prompt = new Repeat(m.group(1), Integer.parseInt(m.group(2)));
+    } else if ((m = POLITE_FORM.matcher(instruction)).matches()) {
+      prompt = new Polite(m.group(1), m.group(2));
+    }
+    // The forms are loose enough to parse ("repeat ok 03 times"); the round trip makes the parse exact.
+    if (prompt == null || !prompt.instruction().equals(instruction)) {
+      throw new IllegalArgumentException("not a quickstart instruction: '" + instruction + "' (the forms are "
+          + "'sort: d b a c', 'count a: bacafa', 'reverse: kfzq', 'repeat ok 3 times', 'ask kim to wait')");
+    }
+    return prompt;
   }
 
   /** The response the gold scorer rates 1. */

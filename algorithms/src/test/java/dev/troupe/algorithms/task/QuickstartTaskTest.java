@@ -46,6 +46,25 @@ class QuickstartTaskTest {
   }
 
   @Test
+  void parsePromptInvertsPromptTextForEveryKind() {
+    Map<Kind, Integer> parsed = new EnumMap<>(Kind.class);
+    for (TaskPrompt prompt : Stream.concat(task.trainPrompts(500).stream(), task.heldOutPrompts(500).stream())
+        .toList()) {
+      assertEquals(prompt, QuickstartTask.parsePrompt(task.promptText(prompt)));
+      assertEquals(prompt, QuickstartTask.parsePrompt(prompt.instruction()));
+      parsed.merge(prompt.kind(), 1, Integer::sum);
+    }
+    assertEquals(Set.of(Kind.values()), parsed.keySet(), "every kind was drawn and parsed: " + parsed);
+    // Near misses are refused, not parsed into a different prompt.
+    for (String wrong : List.of("sort: dbac", "count ab: bacafa", "repeat ok 03 times", "ask kim to wait now",
+        "reverse: kfzq\n\n", "Sort: d b a c", "")) {
+      IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+          () -> QuickstartTask.parsePrompt(wrong), wrong);
+      assertTrue(e.getMessage().startsWith("not a quickstart instruction: '"), e.getMessage());
+    }
+  }
+
+  @Test
   void idealResponsesScoreOneAndEveryTextFitsTheStatedBounds() {
     int longestPrompt = 0;
     int longestResponse = 0;
