@@ -405,7 +405,8 @@ final class CampaignReader {
     if (rubric != null && rubric.isBlank()) {
       r.problem("judge.rubric", "must not be empty: the judge applies it and every AI label stores its hash");
     }
-    double errorRate = r.number("judge.error-rate", v -> v >= 0 && v <= 1, "must be in [0, 1]");
+    double errorRate = r.number("judge.error-rate", v -> v >= 0 && v <= 0.5,
+        "must be in [0, 0.5] (0.5: a coin toss; more would be a judge that prefers the worse response)");
     String model = r.nullableString("judge.model");
     String url = r.nullableString("judge.url");
     String apiKeyEnv = r.nullableString("judge.api-key-env");
