@@ -79,6 +79,7 @@ final class CampaignReader {
     for (Config override : overrides) {
       user = override.withFallback(user); // a later --set wins
     }
+    requireSectionObjects(user);
     checkKeys(user, reference);
     Config resolved;
     try {
@@ -146,6 +147,23 @@ final class CampaignReader {
     } catch (ConfigException e) {
       problems.add(message(e));
       return null;
+    }
+  }
+
+  /** {@code troupe} and {@code troupe.campaign} must be objects, or no key under them can be read. */
+  private void requireSectionObjects(Config user) {
+    ConfigValue value = user.root();
+    String path = "";
+    for (String element : List.of("troupe", "campaign")) {
+      value = ((ConfigObject) value).get(element);
+      path = path.isEmpty() ? element : path + "." + element;
+      if (value == null) {
+        return;
+      }
+      if (value.valueType() != ConfigValueType.OBJECT) {
+        problems.add(KeyReader.line(value.origin(), path, "expected an object, got " + KeyReader.shown(value)));
+        throw new CampaignConfigException(List.copyOf(problems));
+      }
     }
   }
 
@@ -243,7 +261,8 @@ final class CampaignReader {
     }
     long seed = r.longInteger("seed", Long.MIN_VALUE);
     String basePath = location(r, "base-model.path", true, true);
-    boolean quickstart = QUICKSTART.equals(basePath);
+    // An unreadable base-model.path is reported already; the checks that depend on it are then skipped.
+    boolean quickstart = basePath == null || QUICKSTART.equals(basePath);
     BaseModel baseModel = new BaseModel(basePath, r.oneOf("base-model.dtype", List.of("fp32", "fp16")),
         r.oneOf("base-model.quantize", List.of("none", "int8", "nf4")));
     RewardModelSource rewardModel = new RewardModelSource(location(r, "reward-model.path", true, true),
@@ -265,7 +284,7 @@ final class CampaignReader {
             quickstart));
       }
     }
-    if (loopNames.isEmpty()) {
+    if (loopNames.isEmpty() && resolved.getValue(LOOPS).valueType() == ConfigValueType.OBJECT) {
       String message = "a campaign needs at least one loop, e.g. --set " + LOOPS + ".rlhf.algorithm=ppo";
       if (user.hasPath(LOOPS)) {
         r.problem("loops", message);
@@ -470,7 +489,7 @@ final class CampaignReader {
       return value;
     }
     ConfigOrigin origin = r.origin(key);
-    Path base = origin != null && origin.filename() != null
+    Path base = origin != null && origin.filename() != null && origin.resource() == null
         ? Path.of(origin.filename()).toAbsolutePath().getParent() : Path.of("").toAbsolutePath();
     Path resolved = base.resolve(value).normalize();
     if (folder ? !Files.isDirectory(resolved) : !Files.isRegularFile(resolved)) {

@@ -2,6 +2,7 @@ package dev.troupe.actors.judge;
 
 import dev.troupe.actors.config.JudgeSettings;
 import dev.troupe.protocol.Comparison;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
@@ -41,7 +42,7 @@ public interface Judge extends AutoCloseable {
   static Judge create(JudgeSettings settings, long seed) {
     return switch (settings.kind()) {
       case "simulated" -> new SimulatedJudge(settings.rubric(), settings.errorRate(), seed);
-      case "local" -> LocalJudge.load(java.nio.file.Path.of(settings.model()), settings.rubric());
+      case "local" -> LocalJudge.load(Path.of(settings.model()), settings.rubric());
       case "openai" -> new OpenAiJudge(settings, System::getenv);
       default -> throw new IllegalArgumentException("unknown judge kind '" + settings.kind()
           + "' (expected one of: simulated, local, openai)");

@@ -77,7 +77,7 @@ class SimulatedJudgeTest {
     Collections.reverse(reversed);
     List<Verdict> backwards = judge.judge(reversed);
     Collections.reverse(backwards);
-    assertEquals(inOrder, backwards);
+    assertSameVerdicts(inOrder, backwards, "judged in reverse order");
 
     ExecutorService pool = Executors.newFixedThreadPool(4);
     try {
@@ -90,13 +90,20 @@ class SimulatedJudgeTest {
       for (Future<List<Verdict>> part : parts) {
         threaded.addAll(part.get(30, TimeUnit.SECONDS));
       }
-      assertEquals(inOrder, threaded);
+      assertSameVerdicts(inOrder, threaded, "judged on four threads");
     } finally {
       pool.shutdownNow();
     }
 
     List<Verdict> otherSeed = new SimulatedJudge(JudgeFixtures.RUBRIC, 0.25, 6).judge(comparisons);
     assertNotEquals(inOrder, otherSeed, "another seed flips other comparisons");
+  }
+
+  private static void assertSameVerdicts(List<Verdict> expected, List<Verdict> actual, String what) {
+    assertEquals(expected.size(), actual.size(), what);
+    for (int i = 0; i < expected.size(); i++) {
+      assertEquals(expected.get(i), actual.get(i), what + ": comparison c" + i);
+    }
   }
 
   @Test

@@ -88,7 +88,8 @@ public final class ConfigCheck {
     if (origin == null) {
       return "";
     }
-    String file = origin.filename() != null ? origin.filename() : origin.resource();
+    // A resource on a classpath folder has a filename too (target/classes/...): its resource name reads better.
+    String file = origin.resource() != null ? origin.resource() : origin.filename();
     if (file == null) {
       return origin.withLineNumber(-1).description() + ": ";
     }
