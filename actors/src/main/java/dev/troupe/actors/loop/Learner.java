@@ -18,6 +18,7 @@ import dev.troupe.algorithms.trainer.TrainerConfigs;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.PeftAdapters;
 import dev.troupe.model.transformer.CausalLm;
+import dev.troupe.protocol.Ack;
 import dev.troupe.protocol.LearnRequest;
 import dev.troupe.protocol.LearnResult;
 import dev.troupe.protocol.MetricsReport;
@@ -55,8 +56,11 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   public record Learn(LearnRequest request, ActorRef<LearnResult> replyTo) implements Command, WireMessage {}
 
-  /** An evaluation of the loop's policy (gold before the first step, after the last), kept with its metrics. */
-  public record RecordEvaluation(MetricsReport report) implements Command, WireMessage {}
+  /**
+   * An evaluation of the loop's policy (gold before the first step, after the last), kept with the
+   * metrics of the step it evaluates; acknowledged once stored.
+   */
+  public record RecordEvaluation(MetricsReport report, ActorRef<Ack> replyTo) implements Command, WireMessage {}
 
   static final String TRAINER_STATE = "trainer-state.pb";
   static final String LOOP_STATE = "loop-state.json";
@@ -155,10 +159,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     return newReceiveBuilder()
         .onMessage(Initial.class, this::onInitial)
         .onMessage(Learn.class, this::onLearn)
-        .onMessage(RecordEvaluation.class, m -> {
-          store.recordMetrics(m.report());
-          return this;
-        })
+        .onMessage(RecordEvaluation.class, this::onRecordEvaluation)
         .onSignal(PostStop.class, signal -> {
           trainer.close();
           return this;
@@ -230,6 +231,23 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       getContext().getLog().error("loop {}: step {} failed", loop.name(), request.getStep(), e);
       m.replyTo().tell(out.setError(e.getClass().getSimpleName() + ": " + e.getMessage()).build());
     }
+    return this;
+  }
+
+  /** The evaluation's values join those of its step (the store keeps one report per loop and step). */
+  private Behavior<Command> onRecordEvaluation(RecordEvaluation m) {
+    MetricsReport.Builder merged = m.report().toBuilder();
+    for (MetricsReport earlier : store.metrics(loop.name())) {
+      if (earlier.getStep() == m.report().getStep()) {
+        earlier.getValuesMap().forEach((name, value) -> {
+          if (!merged.containsValues(name)) {
+            merged.putValues(name, value);
+          }
+        });
+      }
+    }
+    store.recordMetrics(merged.build());
+    m.replyTo().tell(Ack.newBuilder().setOk(true).build());
     return this;
   }
 

@@ -80,6 +80,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private record EvalReferenced(boolean start, List<Rollout> samples, LogProbsBatch result, Throwable error)
       implements Command {}
 
+  private record EvaluationStored(boolean start, Throwable error) implements Command {}
+
   /** Do {@code action} again, after a back-off. */
   private record Retry(String what, Runnable action) implements Command {}
 
@@ -175,6 +177,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         .onMessage(PairsFetched.class, this::onPairsFetched)
         .onMessage(EvalSampled.class, this::onEvalSampled)
         .onMessage(EvalReferenced.class, this::onEvalReferenced)
+        .onMessage(EvaluationStored.class, this::onEvaluationStored)
         .onMessage(Retry.class, m -> {
           m.action().run();
           return this;
@@ -508,7 +511,17 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       report.setStep(step).putValues(GOLD_END, result.gold()).putValues(KL, result.kl());
     }
     result.goldByKind().forEach((kind, value) -> report.putValues((m.start() ? GOLD_START : GOLD_END) + "/" + kind, value));
-    learner.tell(new Learner.RecordEvaluation(report.build()));
+    MetricsReport built = report.build();
+    getContext().ask(Ack.class, learner, LEARN_TIMEOUT, replyTo -> new Learner.RecordEvaluation(built, replyTo),
+        (ack, failure) -> new EvaluationStored(m.start(), failure));
+    return this;
+  }
+
+  /** The loop goes on (or ends) only once its evaluation is stored: stopping the learner first would lose it. */
+  private Behavior<Command> onEvaluationStored(EvaluationStored m) {
+    if (m.error() != null) {
+      return fail("storing the gold evaluation: " + m.error().getMessage());
+    }
     if (m.start()) {
       state = LoopState.LOOP_STATE_RUNNING;
       pump();
