@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that print ratios measured in the same run; never timed tests. */
 @Command(name = "bench", description = "Measure speed and memory.", subcommands = {BenchCommand.Model.class,
-    BenchCommand.Algorithms.class})
+    BenchCommand.Algorithms.class, BenchCommand.CampaignLoops.class})
 final class BenchCommand {
 
   /** The options every benchmark takes. */
@@ -45,6 +45,39 @@ final class BenchCommand {
           ? AlgorithmsBenchmark.Settings.tiny()
           : AlgorithmsBenchmark.Settings.bench15m();
       return report(new AlgorithmsBenchmark(settings, BenchCommand::progress).run(), options.json);
+    }
+  }
+
+  @Command(name = "campaign", description = "A campaign's loops at once vs one after another from one shared setup:"
+      + " loops-phase seconds of each and concurrent_over_sequential (default: the quickstart campaign).")
+  static final class CampaignLoops implements Callable<Integer> {
+    @Mixin Options options;
+
+    @picocli.CommandLine.Parameters(index = "0", arity = "0..1", description = "campaign file (default: the quickstart)")
+    java.nio.file.Path campaign;
+
+    @Option(names = "--set", description = "KEY=VALUE over the campaign")
+    java.util.List<String> sets = new java.util.ArrayList<>();
+
+    @Option(names = "--work", description = "work folder (default: a temporary folder)")
+    java.nio.file.Path work;
+
+    @Override
+    public Integer call() throws Exception {
+      java.util.List<String> all = new java.util.ArrayList<>();
+      if (options.tiny) {
+        String q = "troupe.campaign.quickstart.";
+        all.addAll(java.util.List.of(q + "hidden=48", q + "layers=2", q + "sft-examples=2000", q + "sft-steps=150",
+            q + "rm-prompts=600", q + "rm-epochs=1", q + "eval-prompts=48", q + "dataset-pairs=200"));
+        for (String loop : java.util.List.of("rlhf", "rlaif", "dpo")) {
+          all.add("troupe.campaign.loops." + loop + ".steps=6");
+        }
+      }
+      all.addAll(sets);
+      dev.troupe.actors.config.CampaignConfig config = dev.troupe.actors.config.CampaignConfig.load(campaign, all);
+      java.nio.file.Path dir = work != null ? java.nio.file.Files.createDirectories(work)
+          : java.nio.file.Files.createTempDirectory("troupe-bench-campaign");
+      return report(new dev.troupe.cli.bench.CampaignBenchmark(config, dir, BenchCommand::progress).run(), options.json);
     }
   }
 
