@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that print ratios measured in the same run; never timed tests. */
 @Command(name = "bench", description = "Measure speed and memory.", subcommands = {BenchCommand.Model.class,
-    BenchCommand.Algorithms.class, BenchCommand.CampaignLoops.class})
+    BenchCommand.Algorithms.class, BenchCommand.CampaignLoops.class, BenchCommand.Soak.class})
 final class BenchCommand {
 
   /** The options every benchmark takes. */
@@ -78,6 +78,36 @@ final class BenchCommand {
       java.nio.file.Path dir = work != null ? java.nio.file.Files.createDirectories(work)
           : java.nio.file.Files.createTempDirectory("troupe-bench-campaign");
       return report(new dev.troupe.cli.bench.CampaignBenchmark(config, dir, BenchCommand::progress).run(), options.json);
+    }
+  }
+
+  @Command(name = "soak", description = "Leave a campaign running (the quickstart's loops on a small base, steps without"
+      + " end) and sample JVM heap and resident memory: start and end figures, growth per 1000 steps.")
+  static final class Soak implements Callable<Integer> {
+    @Mixin Options options;
+
+    @Option(names = "--minutes", defaultValue = "20", description = "how long to run (default: ${DEFAULT-VALUE})")
+    double minutes;
+
+    @Option(names = "--set", description = "KEY=VALUE over the campaign")
+    java.util.List<String> sets = new java.util.ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+      java.util.List<String> all = new java.util.ArrayList<>();
+      String q = "troupe.campaign.quickstart.";
+      all.addAll(java.util.List.of(q + "hidden=64", q + "layers=2", q + "sft-examples=4000", q + "sft-steps=200",
+          q + "rm-prompts=2000", q + "rm-epochs=1", q + "eval-prompts=64", q + "dataset-pairs=1000000",
+          "troupe.campaign.checkpoint.every=50"));
+      for (String loop : java.util.List.of("rlhf", "rlaif", "dpo")) {
+        all.add("troupe.campaign.loops." + loop + ".steps=1000000");
+      }
+      all.add("troupe.campaign.loops.dpo.feedback=gold");
+      all.addAll(sets);
+      dev.troupe.actors.config.CampaignConfig config = dev.troupe.actors.config.CampaignConfig.load(null, all);
+      java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("troupe-soak");
+      return report(new dev.troupe.cli.bench.SoakBenchmark(config, dir, options.tiny ? 1.5 : minutes,
+          BenchCommand::progress).run(), options.json);
     }
   }
 

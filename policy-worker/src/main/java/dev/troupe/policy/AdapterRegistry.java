@@ -73,34 +73,29 @@ public final class AdapterRegistry implements AutoCloseable {
   }
 
   /**
-   * Builds the version (checksums and shapes checked: a bad one throws and the previous versions stay
-   * served) and makes it the adapter's newest; an older or equal version than the newest held is
-   * refused, since versions only move forward.
+   * Builds the version (checksums and shapes checked: a bad one throws and the versions held stay
+   * served) and makes it the adapter's newest. A version not newer than the newest held rewinds the
+   * adapter to it: the loop's learner resumed from a checkpoint, so the versions after it belong to a
+   * timeline that is gone (requests holding one finish with it).
    */
   public void publish(AdapterVersion version) {
-    synchronized (this) {
-      long newest = newest(version.getAdapter());
-      if (version.getVersion() <= newest) {
-        throw new IllegalArgumentException("adapter " + version.getAdapter() + "@" + version.getVersion()
-            + " is not newer than the version served, " + newest);
-      }
-    }
     Adapter built = AdapterVersions.load(version, model, version.getAdapter() + "@" + version.getVersion());
     synchronized (this) {
       Deque<Served> versions = byAdapter.computeIfAbsent(version.getAdapter(), k -> new ArrayDeque<>());
-      if (!versions.isEmpty() && versions.peekLast().version >= version.getVersion()) {
-        built.close(); // a concurrent publish of a newer one won
-        throw new IllegalArgumentException("adapter " + version.getAdapter() + "@" + version.getVersion()
-            + " is not newer than the version served, " + versions.peekLast().version);
+      while (!versions.isEmpty() && versions.peekLast().version >= version.getVersion()) {
+        retire(versions.removeLast());
       }
       versions.addLast(new Served(version.getVersion(), built));
       while (versions.size() > versionsKept) {
-        Served old = versions.removeFirst();
-        old.evicted = true;
-        if (old.leases == 0) {
-          old.adapter.close();
-        }
+        retire(versions.removeFirst());
       }
+    }
+  }
+
+  private static void retire(Served served) {
+    served.evicted = true;
+    if (served.leases == 0) {
+      served.adapter.close();
     }
   }
 

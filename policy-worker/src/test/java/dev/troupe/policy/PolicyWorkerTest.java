@@ -169,8 +169,12 @@ class PolicyWorkerTest {
           refused.getError());
       RolloutBatch batch = ask(worker, r -> new PolicyWorker.Generate(request("b", 2), r), RolloutBatch.class);
       batch.getRolloutsList().forEach(r -> assertEquals(1, r.getAdapterVersion(), "still serving version 1"));
-      Ack stale = ask(worker, r -> new PolicyWorker.LoadAdapter(version(1, 0.5f), r), Ack.class);
-      assertFalse(stale.getOk(), "versions only move forward");
+      // A resumed learner serves its checkpoint's version again: the worker rewinds to it.
+      AdapterVersion resumed = version(1, 0.5f);
+      assertTrue(ask(worker, r -> new PolicyWorker.LoadAdapter(resumed, r), Ack.class).getOk());
+      RolloutBatch rewound = ask(worker, r -> new PolicyWorker.Generate(request("d", 2), r), RolloutBatch.class);
+      rewound.getRolloutsList().forEach(r -> assertEquals(1, r.getAdapterVersion(), "version 2 is gone"));
+      assertEquals(1, service.adapters().newest("rlhf"));
       RolloutBatch unknown = ask(worker, r -> new PolicyWorker.Generate(request("c", 1).toBuilder().setAdapter("nope")
           .build(), r), RolloutBatch.class);
       assertTrue(unknown.getError().contains("unknown adapter 'nope'"), unknown.getError());

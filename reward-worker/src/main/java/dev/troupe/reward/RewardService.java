@@ -1,5 +1,8 @@
 package dev.troupe.reward;
 
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.reward.RewardModel;
+import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.algorithms.rollout.RolloutGenerator;
 import dev.troupe.algorithms.rollout.Rollouts;
@@ -7,17 +10,50 @@ import dev.troupe.protocol.Rollout;
 import dev.troupe.protocol.Score;
 import dev.troupe.protocol.ScoreBatch;
 import dev.troupe.protocol.ScoreRequest;
+import dev.troupe.protocol.RewardTrainRequest;
+import dev.troupe.protocol.RewardTrainResult;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.UnaryOperator;
 
-/** A reward worker's scorers by name (the campaign's reward model is "reward-model"). */
-public final class RewardService implements RewardBackend {
+/**
+ * A reward worker's scorers by name (the campaign's reward model is "reward-model"), some of them
+ * trainable: a loop whose scalar algorithm reads a feedback source's labels scores with its own
+ * reward model, trained step by step on those labels as they come.
+ */
+public final class RewardService implements RewardBackend, AutoCloseable {
   private final Map<String, RewardFunction> scorers = new ConcurrentHashMap<>();
+  private final Map<String, Trainable> trainable = new ConcurrentHashMap<>();
 
-  /** Serves {@code scorer} under {@code name}, replacing any earlier one (a retrained reward model). */
+  /** A reward model that learns while it serves: training and scoring take turns on its lock. */
+  private record Trainable(RewardModel model, RewardTrainer trainer, UnaryOperator<double[]> normalize)
+      implements RewardFunction {
+    @Override
+    public double[] score(List<long[]> prompts, List<long[]> responses) {
+      synchronized (this) {
+        return normalize.apply(model.rewardFunction().score(prompts, responses));
+      }
+    }
+  }
+
+  /** Serves {@code scorer} under {@code name}, replacing any earlier one. */
   public void serve(String name, RewardFunction scorer) {
     scorers.put(name, scorer);
+  }
+
+  /**
+   * Serves {@code model} under {@code name} and trains it on {@link #train} requests with {@code config};
+   * scores pass through {@code normalize} (the campaign reward model's shift and scale, say).
+   */
+  public void serveTrainable(String name, RewardModel model, RewardTrainer.Config config,
+      UnaryOperator<double[]> normalize) {
+    Trainable t = new Trainable(model, new RewardTrainer(model, config), normalize);
+    Trainable old = trainable.put(name, t);
+    if (old != null) {
+      old.trainer().close();
+    }
+    scorers.put(name, t);
   }
 
   @Override
@@ -38,5 +74,28 @@ public final class RewardService implements RewardBackend {
       }
     }
     return out.build();
+  }
+
+  /** One Bradley–Terry step of a trainable reward model on the request's pairs. */
+  @Override
+  public RewardTrainResult train(RewardTrainRequest request) {
+    Trainable t = trainable.get(request.getRewardModel());
+    if (t == null) {
+      throw new IllegalArgumentException("reward model '" + request.getRewardModel() + "' is not trainable here"
+          + " (trainable: " + new java.util.TreeSet<>(trainable.keySet()) + ")");
+    }
+    if (request.getPairsCount() == 0) {
+      throw new IllegalArgumentException("no pairs to train reward model '" + request.getRewardModel() + "' on");
+    }
+    RewardTrainer.StepMetrics m;
+    synchronized (t) {
+      m = t.trainer().step(PreferencePairs.tokenPairs(request.getPairsList()));
+    }
+    return RewardTrainResult.newBuilder().setRequestId(request.getRequestId()).putAllMetrics(m.asMap()).build();
+  }
+
+  @Override
+  public void close() {
+    trainable.values().forEach(t -> t.trainer().close());
   }
 }

@@ -1,5 +1,7 @@
 package dev.troupe.reward;
 
+import dev.troupe.protocol.RewardTrainRequest;
+import dev.troupe.protocol.RewardTrainResult;
 import dev.troupe.protocol.ScoreBatch;
 import dev.troupe.protocol.ScoreRequest;
 import dev.troupe.protocol.wire.WireMessage;
@@ -7,7 +9,10 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.apache.pekko.actor.typed.ActorRef;
 import org.apache.pekko.actor.typed.Behavior;
 import org.apache.pekko.actor.typed.DispatcherSelector;
@@ -20,13 +25,16 @@ import org.apache.pekko.actor.typed.javadsl.Receive;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
- * Reward models scoring rollouts on the tensor dispatcher. Scoring that throws crashes the worker,
- * which restarts with back-off after answering every request in flight with a retryable error.
+ * Reward models scoring rollouts, and learning loops' feedback labels, on the tensor dispatcher. A bad
+ * request is answered with its error; work that throws otherwise crashes the worker, which restarts
+ * with back-off after answering every request in flight with a retryable error.
  */
 public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   public sealed interface Command {}
 
   public record Score(ScoreRequest request, ActorRef<ScoreBatch> replyTo) implements Command, WireMessage {}
+
+  public record Train(RewardTrainRequest request, ActorRef<RewardTrainResult> replyTo) implements Command, WireMessage {}
 
   private record WorkDone(long ticket) implements Command {}
 
@@ -60,7 +68,18 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   @Override
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
-        .onMessage(Score.class, this::onScore)
+        .onMessage(Score.class, m -> {
+          String id = m.request().getRequestId();
+          run(() -> backend.score(m.request()), m.replyTo()::tell, (error, retryable) -> m.replyTo().tell(
+              ScoreBatch.newBuilder().setRequestId(id).setError(error).setRetryable(retryable).build()));
+          return this;
+        })
+        .onMessage(Train.class, m -> {
+          String id = m.request().getRequestId();
+          run(() -> backend.train(m.request()), m.replyTo()::tell, (error, retryable) -> m.replyTo().tell(
+              RewardTrainResult.newBuilder().setRequestId(id).setError(error).build()));
+          return this;
+        })
         .onMessage(WorkDone.class, m -> {
           inFlight.remove(m.ticket());
           return this;
@@ -76,36 +95,36 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
         .build();
   }
 
-  private Behavior<Command> onScore(Score m) {
+  /** The refusal of a request: its error and whether trying again may help. */
+  private interface Refusal {
+    void refuse(String error, boolean retryable);
+  }
+
+  private <T> void run(Supplier<T> work, Consumer<T> reply, Refusal refuse) {
     long ticket = tickets++;
-    String id = m.request().getRequestId();
-    inFlight.put(ticket, () -> m.replyTo().tell(ScoreBatch.newBuilder().setRequestId(id)
-        .setError("reward worker " + getContext().getSelf().path().name() + " restarted").setRetryable(true).build()));
-    CompletableFuture<ScoreBatch> future = CompletableFuture.supplyAsync(() -> backend.score(m.request()), tensors)
-        .handle((result, error) -> {
-          Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-              ? error.getCause() : error;
-          if (cause instanceof IllegalArgumentException) {
-            // A bad request (an unknown reward model) is answered, not a crash.
-            m.replyTo().tell(ScoreBatch.newBuilder().setRequestId(id).setError(cause.getMessage()).build());
-            return null;
-          }
-          if (error != null) {
-            throw new java.util.concurrent.CompletionException(cause);
-          }
-          m.replyTo().tell(result);
-          return result;
-        });
+    inFlight.put(ticket, () -> refuse.refuse("reward worker " + getContext().getSelf().path().name() + " restarted",
+        true));
+    CompletableFuture<T> future = CompletableFuture.supplyAsync(work, tensors).handle((result, error) -> {
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      if (cause instanceof IllegalArgumentException) {
+        refuse.refuse(cause.getMessage(), false); // a bad request (an unknown reward model) is not a crash
+        return null;
+      }
+      if (error != null) {
+        throw new CompletionException(cause);
+      }
+      reply.accept(result);
+      return result;
+    });
     getContext().pipeToSelf(future, (result, error) -> error == null ? new WorkDone(ticket) : new WorkFailed(ticket, error));
-    return this;
   }
 
   private Behavior<Command> onWorkFailed(WorkFailed m) {
     if (!inFlight.containsKey(m.ticket())) {
       return this;
     }
-    Throwable cause = m.cause() instanceof java.util.concurrent.CompletionException && m.cause().getCause() != null
+    Throwable cause = m.cause() instanceof CompletionException && m.cause().getCause() != null
         ? m.cause().getCause() : m.cause();
-    throw new WorkerCrashed("scoring failed: " + cause.getMessage(), cause);
+    throw new WorkerCrashed("reward work failed: " + cause.getMessage(), cause);
   }
 }

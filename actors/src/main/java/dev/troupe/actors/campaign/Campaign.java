@@ -48,23 +48,61 @@ public final class Campaign {
 
   public static Result run(CampaignConfig config, Path runDir, CampaignEvents events) throws IOException,
       InterruptedException {
-    long start = System.nanoTime();
+    try (Running running = start(config, runDir, events)) {
+      return running.await();
+    }
+  }
+
+  /**
+   * Starts the campaign and returns at once; {@link Running#await} waits for its end, {@link Running#stop}
+   * ends it early (each loop keeps what its last committed checkpoint holds; running it again resumes).
+   */
+  public static Running start(CampaignConfig config, Path runDir, CampaignEvents events) throws IOException {
     Files.createDirectories(runDir);
     Files.writeString(runDir.resolve("campaign.conf"), config.render());
     String url = config.store().url() != null ? config.store().url() : CampaignStore.defaultUrl(runDir);
     String password = config.store().passwordEnv() == null ? null : System.getenv(config.store().passwordEnv());
-    try (CampaignStore store = CampaignStore.open(url, config.store().user(), password)) {
-      CompletableFuture<CampaignGuardian.Outcome> done = new CompletableFuture<>();
-      ActorSystem<CampaignGuardian.Command> system = ActorSystem.create(
-          CampaignGuardian.create(config, runDir, store, events, ASK_TIMEOUT, done), "troupe", actorConfig(config));
+    CampaignStore store = CampaignStore.open(url, config.store().user(), password);
+    CompletableFuture<CampaignGuardian.Outcome> done = new CompletableFuture<>();
+    ActorSystem<CampaignGuardian.Command> system;
+    try {
+      system = ActorSystem.create(CampaignGuardian.create(config, runDir, store, events, ASK_TIMEOUT, done), "troupe",
+          actorConfig(config));
+    } catch (RuntimeException e) {
+      store.close();
+      throw e;
+    }
+    return new Running(config, runDir, store, system, done, System.nanoTime());
+  }
+
+  /** A campaign running in this process. */
+  public static final class Running implements AutoCloseable {
+    private final CampaignConfig config;
+    private final Path runDir;
+    private final CampaignStore store;
+    private final ActorSystem<CampaignGuardian.Command> system;
+    private final CompletableFuture<CampaignGuardian.Outcome> done;
+    private final long start;
+
+    private Running(CampaignConfig config, Path runDir, CampaignStore store, ActorSystem<CampaignGuardian.Command> system,
+        CompletableFuture<CampaignGuardian.Outcome> done, long start) {
+      this.config = config;
+      this.runDir = runDir;
+      this.store = store;
+      this.system = system;
+      this.done = done;
+      this.start = start;
+    }
+
+    /** Waits for every loop to finish, then writes summary.json; throws when the setup failed. */
+    public Result await() throws IOException, InterruptedException {
       CampaignGuardian.Outcome outcome;
       try {
         outcome = done.get();
       } catch (java.util.concurrent.ExecutionException e) {
         throw new IllegalStateException("the campaign failed: " + e.getCause().getMessage(), e.getCause());
       } finally {
-        system.terminate();
-        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+        terminate();
       }
       if (outcome.setupError() != null) {
         throw new IllegalStateException("campaign setup failed: " + outcome.setupError().getMessage(),
@@ -74,12 +112,34 @@ public final class Campaign {
       ObjectNode summary = summary(config, runDir, outcome, seconds);
       Path temp = runDir.resolve("summary.json.tmp");
       Files.write(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
-      Files.move(temp, runDir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.move(temp, runDir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE,
+          StandardCopyOption.REPLACE_EXISTING);
       return new Result(summary, outcome.loops(), seconds);
-    } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("the actor system did not stop within 60 s", e);
-    } catch (java.util.concurrent.ExecutionException e) {
-      throw new IllegalStateException(e.getCause());
+    }
+
+    /** Ends the campaign now: the actors stop, the workers' resources are freed, the store closes. */
+    public void stop() {
+      terminate();
+    }
+
+    private void terminate() {
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+        throw new IllegalStateException("the actor system did not stop within 60 s", e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        store.close();
+      }
+    }
+
+    @Override
+    public void close() {
+      if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
+        terminate();
+      }
     }
   }
 

@@ -11,6 +11,11 @@ import dev.troupe.actors.loop.LoopContext;
 import dev.troupe.actors.loop.LoopCoordinator;
 import dev.troupe.actors.loop.LoopSeeds;
 import dev.troupe.actors.store.CampaignStore;
+import dev.troupe.algorithms.adapter.AdapterVersions;
+import dev.troupe.algorithms.reward.RewardModel;
+import dev.troupe.algorithms.reward.RewardTrainer;
+import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.policy.PolicyService;
 import dev.troupe.policy.PolicyWorker;
 import dev.troupe.protocol.CampaignStatus;
@@ -63,6 +68,7 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   private final Map<String, Judge> judges = new LinkedHashMap<>();
   private CampaignSetup.Resources resources;
   private PolicyService policyService;
+  private RewardService rewardService;
   private String phase = "setup";
   private final long startedMs = System.currentTimeMillis();
 
@@ -113,9 +119,14 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     policyService = new PolicyService(resources.model(), resources.tokenizer(), "policy-0",
         store.campaignId() + "/", versionsKept);
     ActorRef<PolicyWorker.Command> policy = getContext().spawn(PolicyWorker.create(policyService), "policy-0");
-    RewardService rewardService = new RewardService();
+    rewardService = new RewardService();
     if (resources.rewardModel() != null) {
-      rewardService.serve("reward-model", resources.rewardModel());
+      rewardService.serve(LoopCoordinator.CAMPAIGN_REWARD_MODEL, resources.scores());
+    }
+    for (LoopConfig loop : config.loops().values()) {
+      if (LoopCoordinator.kindOf(loop) == LoopCoordinator.Kind.SCALAR_LEARNED) {
+        serveLoopRewardModel(loop);
+      }
     }
     ActorRef<RewardWorker.Command> reward = getContext().spawn(RewardWorker.create(rewardService), "reward-0");
     Map<String, FeedbackCollector.LoopJudge> loopJudges = new LinkedHashMap<>();
@@ -140,9 +151,38 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     return this;
   }
 
-  /** The judge of an online pairwise loop: its AI judge, the gold scorer (quickstart) or the reward model. */
+  /**
+   * A scalar loop on judge, human or dataset labels scores with its own copy of the campaign's reward
+   * model, which learns those labels step by step.
+   */
+  private void serveLoopRewardModel(LoopConfig loop) {
+    RewardModel campaignModel = resources.rewardModel();
+    if (campaignModel == null) {
+      throw new IllegalStateException("loop " + loop.name() + " (" + loop.algorithm().configName() + " on "
+          + loop.feedback().configName() + " labels) learns its rewards starting from the campaign's reward model,"
+          + " and none is configured (troupe.campaign.reward-model.path)");
+    }
+    CausalLm model = resources.model();
+    Adapter adapter = AdapterVersions.load(AdapterVersions.snapshot(campaignModel.adapter(), model, "reward-model", 0),
+        model, LoopCoordinator.rewardModelOf(loop));
+    RewardModel loopModel = new RewardModel(model, adapter, campaignModel.head().copy(model.manager()));
+    rewardService.serveTrainable(LoopCoordinator.rewardModelOf(loop), loopModel,
+        RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER, Math.max(1, loop.batchSize()),
+            LOOP_REWARD_MODEL_LR).withSeed(LoopSeeds.of(config.seed(), loop.name())), resources.normalize());
+  }
+
+  /**
+   * A trained reward model fine-tuned on a fresh source's labels: a tenth of the quickstart reward model's
+   * peak rate, so the few pairs of a step move it without undoing what it learned.
+   */
+  static final double LOOP_REWARD_MODEL_LR = 2e-4;
+
+  /**
+   * The judge of a loop that labels its own samples: its AI judge (any algorithm), and for online DPO
+   * also the gold scorer (quickstart) or the reward model.
+   */
   private FeedbackCollector.LoopJudge judgeOf(LoopConfig loop) {
-    if (!loop.algorithm().pairwise()) {
+    if (!loop.algorithm().pairwise() && loop.feedback() != Feedback.AI_JUDGE) {
       return null;
     }
     long seed = LoopSeeds.of(config.seed(), loop.name());
@@ -151,7 +191,7 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
       case GOLD -> new FeedbackCollector.LoopJudge(Judge.create(new dev.troupe.actors.config.JudgeSettings(
           "simulated", "the quickstart task's gold scorer", 0.0, null, null, null, Duration.ofSeconds(1), 0, 1), seed),
           label -> label.toBuilder().setSource(FeedbackSource.FEEDBACK_SOURCE_GOLD).setRaterId("gold").build());
-      case REWARD_MODEL -> FeedbackCollector.LoopJudge.of(new RewardModelJudge(resources.rewardModel()));
+      case REWARD_MODEL -> FeedbackCollector.LoopJudge.of(new RewardModelJudge(resources.scores()));
       case DATASET, HUMAN -> null;
     };
   }
@@ -178,6 +218,9 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     judges.values().forEach(Judge::close);
     if (policyService != null) {
       policyService.close();
+    }
+    if (rewardService != null) {
+      rewardService.close();
     }
     if (resources != null) {
       try {

@@ -40,6 +40,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -55,13 +56,25 @@ public final class CampaignSetup {
   static final String SETUP_FILE = "setup.json";
 
   /**
-   * @param rewardModel the campaign's reward model as loops read it (normalised), or null when no loop needs one
+   * @param rewardModel the campaign's reward model, or null when no loop needs one
+   * @param normalize how its raw scores become what loops read (the quickstart's shift and scale)
    * @param rmAccuracy the reward model's held-out accuracy (quickstart), or null
    * @param prompts the loops' prompt stream, or null when no loop samples
    * @param gold the gold scorer (quickstart), or null
    */
-  public record Resources(CausalLm model, Tokenizer tokenizer, RewardFunction rewardModel, Double rmAccuracy,
-      PromptStream prompts, QuickstartGold gold, AutoCloseable owner) implements AutoCloseable {
+  public record Resources(CausalLm model, Tokenizer tokenizer, RewardModel rewardModel,
+      UnaryOperator<double[]> normalize, Double rmAccuracy, PromptStream prompts, QuickstartGold gold,
+      AutoCloseable owner) implements AutoCloseable {
+
+    /** The campaign's reward model as loops read it (normalised), or null. */
+    public RewardFunction scores() {
+      if (rewardModel == null) {
+        return null;
+      }
+      RewardFunction raw = rewardModel.rewardFunction();
+      return (prompts, responses) -> normalize.apply(raw.score(prompts, responses));
+    }
+
     @Override
     public void close() throws Exception {
       owner.close();
@@ -134,8 +147,10 @@ public final class CampaignSetup {
           .put("rm_pairs", trained.pairs()).put("rm_heldout_pairs", trained.heldOutPairs());
       writeSetup(runDir, record);
     }
-    RewardFunction normalized = config.rewardModel().normalize()
-        ? QuickstartSetup.TrainedRewardModel.normalized(rm.rewardFunction(), mean, std) : rm.rewardFunction();
+    double shift = mean;
+    double scale = std;
+    UnaryOperator<double[]> normalize = config.rewardModel().normalize()
+        ? scores -> java.util.Arrays.stream(scores).map(v -> (v - shift) / scale).toArray() : UnaryOperator.identity();
     List<TaskPrompt> train = setup.rlPrompts();
     List<Prompt> prompts = new ArrayList<>(train.size());
     for (int i = 0; i < train.size(); i++) {
@@ -143,7 +158,7 @@ public final class CampaignSetup {
     }
     QuickstartGold gold = new QuickstartGold(setup.task(), codec, setup.heldOutPrompts(), train, setup.sampling(codec));
     RewardModel closeable = rm;
-    return new Resources(model, tokenizer, normalized, accuracy, new PromptStream(prompts), gold, () -> {
+    return new Resources(model, tokenizer, rm, normalize, accuracy, new PromptStream(prompts), gold, () -> {
       closeable.close();
       model.close();
       tokenizer.close();
@@ -171,14 +186,12 @@ public final class CampaignSetup {
         .dtype()), Quantization.parse(config.baseModel().quantize())), root);
     Tokenizer tokenizer = Tokenizer.load(baseDir.resolve("tokenizer.json"));
     TokenCodec codec = new TokenCodec(tokenizer);
-    RewardFunction reward = null;
     RewardModel rm = null;
-    boolean needsRewardModel = config.loops().values().stream().anyMatch(l -> l.feedback() == Feedback.REWARD_MODEL);
+    boolean needsRewardModel = config.loops().values().stream().anyMatch(CampaignSetup::readsRewardModel);
     if (needsRewardModel) {
       Path rmDir = Path.of(config.rewardModel().path());
       Adapter adapter = model.register(PeftAdapters.load(rmDir.resolve("adapter"), "reward-model", model));
       rm = new RewardModel(model, adapter, RewardHead.load(rmDir.resolve("head"), root));
-      reward = rm.rewardFunction();
     }
     PromptStream prompts = null;
     if (config.loops().values().stream().anyMatch(LoopConfig::samplesPrompts)) {
@@ -200,7 +213,7 @@ public final class CampaignSetup {
       }
     }
     RewardModel closeable = rm;
-    return new Resources(model, tokenizer, reward, null, prompts, null, () -> {
+    return new Resources(model, tokenizer, rm, UnaryOperator.identity(), null, prompts, null, () -> {
       if (closeable != null) {
         closeable.close();
       }
@@ -208,6 +221,14 @@ public final class CampaignSetup {
       tokenizer.close();
       root.close();
     });
+  }
+
+  /**
+   * Whether a loop needs the campaign's reward model: one scored by it, or a scalar loop on another
+   * source's labels, whose own reward model starts from it.
+   */
+  static boolean readsRewardModel(LoopConfig loop) {
+    return loop.feedback() == Feedback.REWARD_MODEL || (!loop.algorithm().pairwise() && loop.feedback() != Feedback.GOLD);
   }
 
   /** A TRL preference file's rows as DATASET pairs (ids "<file>:<line>"), stored once. */

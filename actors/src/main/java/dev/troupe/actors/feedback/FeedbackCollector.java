@@ -8,6 +8,10 @@ import dev.troupe.actors.store.CampaignStore;
 import dev.troupe.actors.store.StoredLabel;
 import dev.troupe.protocol.Ack;
 import dev.troupe.protocol.Comparison;
+import dev.troupe.protocol.ConsumedPairs;
+import dev.troupe.protocol.ConsumedPairsRequest;
+import dev.troupe.protocol.LedgerEntry;
+import dev.troupe.protocol.StepPairs;
 import dev.troupe.protocol.FeedbackSource;
 import dev.troupe.protocol.JudgeRequest;
 import dev.troupe.protocol.Label;
@@ -45,6 +49,10 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
   /** Stored labelled pairs the loop has not consumed, oldest first. */
   public record NextPairs(PairsRequest request, ActorRef<PreferenceBatch> replyTo) implements Command, WireMessage {}
 
+  /** The labelled pairs the loop consumed at each step up to a step, from the ledger (a resume replays them). */
+  public record PairsConsumed(ConsumedPairsRequest request, ActorRef<ConsumedPairs> replyTo)
+      implements Command, WireMessage {}
+
   /** A rater's label; acknowledged only once committed (the same client id twice stores one label). */
   public record SubmitLabel(Label label, ActorRef<Ack> replyTo) implements Command, WireMessage {}
 
@@ -81,6 +89,7 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
         .onMessage(JudgePairs.class, this::onJudgePairs)
         .onMessage(NextPairs.class, this::onNextPairs)
         .onMessage(SubmitLabel.class, this::onSubmitLabel)
+        .onMessage(PairsConsumed.class, this::onPairsConsumed)
         .build();
   }
 
@@ -127,6 +136,29 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
             .addAllPairs(store.unconsumedPairs(m.request().getLoop(), sources, m.request().getLimit())).build(), io)
         .whenComplete((batch, error) -> m.replyTo().tell(error == null ? batch : failure(error)));
     return this;
+  }
+
+  private Behavior<Command> onPairsConsumed(PairsConsumed m) {
+    CompletableFuture.supplyAsync(() -> consumedPairs(m.request()), io).whenComplete((pairs, error) ->
+        m.replyTo().tell(error == null ? pairs : ConsumedPairs.newBuilder().setError(cause(error).getMessage()).build()));
+    return this;
+  }
+
+  private ConsumedPairs consumedPairs(ConsumedPairsRequest request) {
+    java.util.TreeMap<Long, StepPairs.Builder> steps = new java.util.TreeMap<>();
+    for (LedgerEntry e : store.ledger(request.getLoop())) {
+      if (e.getStep() > request.getToStep() || !e.getKind().equals(CampaignStore.LedgerItem.LABEL)) {
+        continue;
+      }
+      Label label = store.label(e.getItemId()).orElseThrow(() -> new IllegalStateException("the ledger names label "
+          + e.getItemId() + ", which the store does not hold"));
+      Comparison comparison = store.comparison(label.getComparisonId()).orElseThrow();
+      steps.computeIfAbsent(e.getStep(), s -> StepPairs.newBuilder().setStep(s)).addPairs(PreferencePair.newBuilder()
+          .setId(label.getId()).setComparison(comparison).setLabel(label));
+    }
+    ConsumedPairs.Builder out = ConsumedPairs.newBuilder();
+    steps.values().forEach(out::addSteps);
+    return out.build();
   }
 
   private Behavior<Command> onSubmitLabel(SubmitLabel m) {

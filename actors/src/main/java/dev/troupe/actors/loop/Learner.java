@@ -19,6 +19,8 @@ import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.PeftAdapters;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.protocol.Ack;
+import dev.troupe.protocol.AdapterHistory;
+import dev.troupe.protocol.AdapterVersion;
 import dev.troupe.protocol.LearnRequest;
 import dev.troupe.protocol.LearnResult;
 import dev.troupe.protocol.MetricsReport;
@@ -65,6 +67,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   static final String TRAINER_STATE = "trainer-state.pb";
   static final String LOOP_STATE = "loop-state.json";
   static final String ADAPTER = "adapter";
+  static final String ADAPTER_HISTORY = "adapter-history.pb";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final LoopContext context;
@@ -76,6 +79,14 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
   private final Trainer trainer;
   private final long resumedFrom;
   private long step;
+  /**
+   * The versions before the current one that batches requested ahead of the learner may have been
+   * sampled with (max-in-flight − 1 of them), oldest first: a checkpoint keeps them so that a resumed
+   * loop samples those batches again exactly as before.
+   */
+  private final java.util.ArrayDeque<AdapterVersion> history = new java.util.ArrayDeque<>();
+  /** A copy of the adapter at version {@code step}, as served. */
+  private AdapterVersion current;
 
   public static Behavior<Command> create(LoopContext context) {
     return Behaviors.setup(ctx -> new Learner(ctx, context));
@@ -100,8 +111,10 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         ? model.register(PeftAdapters.load(folder.resolve(ADAPTER), loop.name(), model))
         : model.createAdapter(loop.name(), loop.adapter(), LoopSeeds.adapter(context.campaign().seed(), loop.name()));
     this.trainer = trainer(loop, model, adapter, context.campaign().seed());
+    this.current = AdapterVersions.snapshot(adapter, model, loop.name(), step);
     if (step > 0) {
       trainer.restore(TrainerState.parseFrom(Files.readAllBytes(folder.resolve(TRAINER_STATE))));
+      history.addAll(AdapterHistory.parseFrom(Files.readAllBytes(folder.resolve(ADAPTER_HISTORY))).getVersionsList());
       actorContext.getLog().info("loop {} resumes from its checkpoint at step {}", loop.name(), step);
     }
   }
@@ -169,7 +182,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
 
   private Behavior<Command> onInitial(Initial m) {
     LearnResult.Builder out = LearnResult.newBuilder().setLoop(loop.name()).setStep(step).setAdapterVersion(step)
-        .setAdapter(AdapterVersions.snapshot(adapter, model, loop.name(), step));
+        .setAdapter(current).addAllPreviousAdapters(history);
     if (resumedFrom > 0) {
       out.setResumedFromStep(resumedFrom);
     }
@@ -209,8 +222,17 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         for (Rollout r : fresh.kept()) {
           consumed.add(CampaignStore.LedgerItem.rollout(r.getId()));
         }
+        request.getRewardLabelIdsList().forEach(id -> consumed.add(CampaignStore.LedgerItem.label(id)));
       }
       long next = step + 1;
+      AdapterVersion updated = AdapterVersions.snapshot(adapter, model, loop.name(), next);
+      if (loop.maxInFlight() > 1) {
+        history.addLast(current);
+        while (history.size() > loop.maxInFlight() - 1) {
+          history.removeFirst();
+        }
+      }
+      current = updated;
       boolean checkpoint = next % context.campaign().checkpoint().every() == 0 || next == loop.steps();
       CampaignStore.CheckpointRecord record = checkpoint ? writeCheckpoint(next) : null;
       store.commitStep(loop.name(), next, step, consumed, record);
@@ -225,7 +247,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
           .putAllValues(metrics.asMap()).setTimeMs(System.currentTimeMillis()).build();
       store.recordMetrics(report);
       m.replyTo().tell(out.setAdapterVersion(step).putAllMetrics(metrics.asMap()).setCheckpointed(checkpoint)
-          .setAdapter(AdapterVersions.snapshot(adapter, model, loop.name(), step))
+          .setAdapter(updated)
           .setEndedMs(System.currentTimeMillis()).build());
     } catch (IOException | RuntimeException e) {
       getContext().getLog().error("loop {}: step {} failed", loop.name(), request.getStep(), e);
@@ -257,6 +279,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       try {
         PeftAdapters.save(adapter, model, "troupe", dir.resolve(ADAPTER));
         Files.write(dir.resolve(TRAINER_STATE), state.toByteArray());
+        Files.write(dir.resolve(ADAPTER_HISTORY), AdapterHistory.newBuilder().addAllVersions(history).build().toByteArray());
         ObjectNode loopState = JSON.createObjectNode();
         loopState.put("loop", loop.name());
         loopState.put("step", next);

@@ -8,7 +8,13 @@ import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.task.GoldScorer;
 import dev.troupe.policy.PolicyWorker;
 import dev.troupe.protocol.Ack;
+import dev.troupe.protocol.AdapterVersion;
 import dev.troupe.protocol.Comparison;
+import dev.troupe.protocol.ConsumedPairs;
+import dev.troupe.protocol.ConsumedPairsRequest;
+import dev.troupe.protocol.RewardTrainRequest;
+import dev.troupe.protocol.RewardTrainResult;
+import dev.troupe.protocol.StepPairs;
 import dev.troupe.protocol.FeedbackSource;
 import dev.troupe.protocol.GenerateRequest;
 import dev.troupe.protocol.JudgeRequest;
@@ -82,13 +88,23 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
 
   private record EvaluationStored(boolean start, Throwable error) implements Command {}
 
+  private record RewardsLearned(long batch, List<PreferencePair> pairs, RewardTrainResult result, Throwable error)
+      implements Command {}
+
+  private record Replay(List<StepPairs> remaining, String error) implements Command {}
+
   /** Do {@code action} again, after a back-off. */
   private record Retry(String what, Runnable action) implements Command {}
 
   /** How a loop gets what its learner reads. */
-  enum Kind {
-    /** ppo, grpo, rloo: sampled rollouts, scored. */
+  public enum Kind {
+    /** ppo, grpo, rloo: sampled rollouts scored by the campaign's reward model or the gold scorer. */
     SCALAR,
+    /**
+     * ppo, grpo, rloo on a judge's, raters' or a dataset's labels: the loop's own reward model learns
+     * each step's labels (judged pairs of the step's samples, or stored pairs), then scores the rollouts.
+     */
+    SCALAR_LEARNED,
     /** the DPO family on two fresh samples per prompt labelled by a judge, the reward model or gold. */
     ONLINE_PAIRS,
     /** the DPO family on stored labelled pairs (a dataset, raters). */
@@ -119,6 +135,11 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private final Set<Long> requested = new HashSet<>();
   private final Map<Long, List<Rollout>> readyRollouts = new HashMap<>();
   private final Map<Long, List<PreferencePair>> readyPairs = new HashMap<>();
+  /** SCALAR_LEARNED: a batch's samples waiting for their turn to be labelled and scored. */
+  private final Map<Long, List<Rollout>> sampled = new HashMap<>();
+  /** SCALAR_LEARNED: the labels the loop's reward model learned before scoring a batch. */
+  private final Map<Long, List<String>> rewardLabels = new HashMap<>();
+  private long labelling;
   private Map<String, Double> lastMetrics = Map.of();
   private Long resumedFrom;
   private Double goldStart;
@@ -127,8 +148,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private int waitingStreak;
   private long stepStartedMs;
   private long stepEndedMs;
-  /** The version being served, to serve again when the load failed. */
-  private LearnResult pendingServe;
+  /** Versions to serve, in order (the head is being served). */
+  private final java.util.ArrayDeque<AdapterVersion> toServe = new java.util.ArrayDeque<>();
 
   public static Behavior<Command> create(LoopContext context, ActorRef<PolicyWorker.Command> policy,
       ActorRef<RewardWorker.Command> reward, ActorRef<FeedbackCollector.Command> feedback,
@@ -154,9 +175,10 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     ctx.ask(LearnResult.class, learner, LEARN_TIMEOUT, Learner.Initial::new, LearnerAnswered::new);
   }
 
-  static Kind kindOf(LoopConfig loop) {
+  public static Kind kindOf(LoopConfig loop) {
     if (!loop.algorithm().pairwise()) {
-      return Kind.SCALAR;
+      return loop.feedback() == Feedback.REWARD_MODEL || loop.feedback() == Feedback.GOLD ? Kind.SCALAR
+          : Kind.SCALAR_LEARNED;
     }
     return loop.feedback() == Feedback.DATASET || loop.feedback() == Feedback.HUMAN ? Kind.STORED_PAIRS
         : Kind.ONLINE_PAIRS;
@@ -178,6 +200,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         .onMessage(EvalSampled.class, this::onEvalSampled)
         .onMessage(EvalReferenced.class, this::onEvalReferenced)
         .onMessage(EvaluationStored.class, this::onEvaluationStored)
+        .onMessage(RewardsLearned.class, this::onRewardsLearned)
+        .onMessage(Replay.class, this::onReplay)
         .onMessage(Retry.class, m -> {
           m.action().run();
           return this;
@@ -205,6 +229,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       step = result.getStep();
       readyRollouts.remove(step);
       readyPairs.remove(step);
+      sampled.remove(step);
+      rewardLabels.remove(step);
       lastMetrics = result.getMetricsMap();
       stepStartedMs = result.getStartedMs();
       stepEndedMs = result.getEndedMs();
@@ -215,36 +241,54 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     return this;
   }
 
-  /** The new version goes to the policy worker before any batch that needs it is requested. */
+  /**
+   * The new version goes to the policy worker before any batch that needs it is requested; a resumed
+   * loop first serves the older versions its checkpoint kept, oldest first, one at a time.
+   */
   private void serve(LearnResult result) {
-    long version = result.getAdapterVersion();
-    getContext().ask(Ack.class, policy, context.askTimeout(),
-        replyTo -> new PolicyWorker.LoadAdapter(result.getAdapter(), replyTo),
-        (ack, error) -> new AdapterServed(version, ack, error));
-    pendingServe = result;
+    toServe.addAll(result.getPreviousAdaptersList());
+    toServe.add(result.getAdapter());
+    serveNext();
+  }
+
+  private void serveNext() {
+    AdapterVersion next = toServe.peekFirst();
+    getContext().ask(Ack.class, policy, context.askTimeout(), replyTo -> new PolicyWorker.LoadAdapter(next, replyTo),
+        (ack, error) -> new AdapterServed(next.getVersion(), ack, error));
   }
 
   private Behavior<Command> onAdapterServed(AdapterServed m) {
     if (m.error() != null || !m.ack().getOk()) {
       String why = m.error() != null ? m.error().getMessage() : m.ack().getError();
-      if (m.ack() != null && why.contains("is not newer")) {
-        published = Math.max(published, m.version()); // served already (a reissued load after a timeout)
-      } else {
-        LearnResult again = pendingServe;
-        retryLater(0, "serving adapter version " + m.version() + ": " + why, () -> serve(again));
-        return this;
-      }
+      retryLater(0, "serving adapter version " + m.version() + ": " + why, this::serveNext);
+      return this;
     }
-    published = Math.max(published, m.version());
+    toServe.removeFirst();
+    if (!toServe.isEmpty()) {
+      serveNext();
+      return this;
+    }
+    published = m.version();
     if (state == LoopState.LOOP_STATE_STARTING) {
-      if (context.gold() != null && goldStart == null) {
-        evaluate(true, published);
-        return this;
+      if (kind == Kind.SCALAR_LEARNED && step > 0) {
+        replayRewardModel();
+      } else {
+        afterServed();
       }
-      state = LoopState.LOOP_STATE_RUNNING;
+      return this;
     }
     pump();
     return this;
+  }
+
+  /** The first version is served (and a resumed loop's reward model rebuilt): evaluate, then run. */
+  private void afterServed() {
+    if (context.gold() != null && goldStart == null) {
+      evaluate(true, published);
+      return;
+    }
+    state = LoopState.LOOP_STATE_RUNNING;
+    pump();
   }
 
   // ---- the pipeline ------------------------------------------------------------------------------
@@ -275,11 +319,21 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       }
     }
     long next = step + 1;
+    if (kind == Kind.SCALAR_LEARNED && !learnerBusy && labelling != next && sampled.containsKey(next)
+        && !readyRollouts.containsKey(next)) {
+      labelling = next;
+      if (loop.feedback() == Feedback.AI_JUDGE) {
+        judge(next, 0, comparisons(next, 0, sampled.get(next)));
+      } else {
+        fetchPairs(next);
+      }
+    }
     if (!learnerBusy && (readyRollouts.containsKey(next) || readyPairs.containsKey(next))) {
       learnerBusy = true;
       LearnRequest.Builder request = LearnRequest.newBuilder().setLoop(loop.name()).setStep(next);
       if (readyRollouts.containsKey(next)) {
         request.addAllRollouts(readyRollouts.get(next));
+        request.addAllRewardLabelIds(rewardLabels.getOrDefault(next, List.of()));
       } else {
         request.addAllPairs(readyPairs.get(next));
       }
@@ -295,11 +349,20 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   }
 
   private int samplesPerPrompt() {
+    boolean ppo = loop.algorithm() == dev.troupe.actors.config.Algorithm.PPO;
     return switch (kind) {
       case ONLINE_PAIRS -> 2;
-      case SCALAR -> loop.algorithm() == dev.troupe.actors.config.Algorithm.PPO ? 1 : loop.grpo().groupSize();
+      case SCALAR -> ppo ? 1 : loop.grpo().groupSize();
+      // A judge compares two samples of a prompt: PPO samples each prompt twice (and learns from both).
+      case SCALAR_LEARNED -> ppo ? (loop.feedback() == Feedback.AI_JUDGE ? 2 : 1) : loop.grpo().groupSize();
       case STORED_PAIRS -> 0;
     };
+  }
+
+  /** Prompts per batch: batch-size, except PPO sampling twice per prompt for a judge (batch-size rollouts). */
+  private int promptsPerBatch() {
+    boolean ppoPairs = loop.algorithm() == dev.troupe.actors.config.Algorithm.PPO && samplesPerPrompt() == 2;
+    return ppoPairs ? Math.max(1, loop.batchSize() / 2) : loop.batchSize();
   }
 
   private SamplingParams sampling(long seed) {
@@ -313,7 +376,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     GenerateRequest request = GenerateRequest.newBuilder()
         .setRequestId(loop.name() + "/batch-" + batch + (attempt > 0 ? "-refill-" + attempt : ""))
         .setAdapter(loop.name()).setAdapterVersion(requiredVersion(batch))
-        .addAllPrompts(context.prompts().batch(loop.name(), batch, loop.batchSize()))
+        .addAllPrompts(context.prompts().batch(loop.name(), batch, promptsPerBatch()))
         .setSamplesPerPrompt(samplesPerPrompt())
         .setSampling(sampling(LoopSeeds.batch(context.campaign().seed(), loop.name(), batch, attempt)))
         .build();
@@ -330,10 +393,13 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       return this;
     }
     List<Rollout> rollouts = m.result().getRolloutsList();
-    if (kind == Kind.SCALAR) {
-      score(m.batch(), m.attempt(), rollouts);
-    } else {
-      judge(m.batch(), m.attempt(), comparisons(m.batch(), m.attempt(), rollouts));
+    switch (kind) {
+      case SCALAR -> score(m.batch(), m.attempt(), rollouts);
+      case SCALAR_LEARNED -> {
+        sampled.put(m.batch(), rollouts); // labelled, learned and scored in step order (see pump)
+        pump();
+      }
+      default -> judge(m.batch(), m.attempt(), comparisons(m.batch(), m.attempt(), rollouts));
     }
     return this;
   }
@@ -352,7 +418,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       return;
     }
     ScoreRequest request = ScoreRequest.newBuilder().setRequestId(loop.name() + "/score-" + batch)
-        .setRewardModel("reward-model").addAllRollouts(rollouts).build();
+        .setRewardModel(rewardModelOf(loop)).addAllRollouts(rollouts).build();
     getContext().ask(ScoreBatch.class, reward, context.askTimeout(), replyTo -> new RewardWorker.Score(request, replyTo),
         (result, error) -> new Scored(batch, attempt, rollouts, result, error));
   }
@@ -375,16 +441,87 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     return this;
   }
 
-  /** Each prompt's two samples as a comparison whose responses keep their rollouts' ids and versions. */
+  /**
+   * The loop's reward model takes a step on the batch's labelled pairs (in label-id order, as a resume
+   * replays them), then scores the batch; no pairs: it scores as it is.
+   */
+  private void learnRewards(long batch, List<PreferencePair> pairs) {
+    List<PreferencePair> ordered = new ArrayList<>(pairs);
+    ordered.sort(java.util.Comparator.comparing(PreferencePair::getId));
+    rewardLabels.put(batch, ordered.stream().map(PreferencePair::getId).toList());
+    if (ordered.isEmpty()) {
+      score(batch, 0, sampled.get(batch));
+      return;
+    }
+    RewardTrainRequest request = RewardTrainRequest.newBuilder().setRequestId(loop.name() + "/rm-" + batch)
+        .setRewardModel(rewardModelOf(loop)).addAllPairs(ordered).build();
+    getContext().ask(RewardTrainResult.class, reward, context.askTimeout(),
+        replyTo -> new RewardWorker.Train(request, replyTo),
+        (result, error) -> new RewardsLearned(batch, pairs, result, error));
+  }
+
+  private Behavior<Command> onRewardsLearned(RewardsLearned m) {
+    String error = m.error() != null ? m.error().getMessage() : m.result().getError().isEmpty() ? null
+        : m.result().getError();
+    if (error != null) {
+      retryLater(waitingStreak, "training the loop's reward model on batch " + m.batch() + ": " + error,
+          () -> learnRewards(m.batch(), m.pairs()));
+      return this;
+    }
+    score(m.batch(), 0, sampled.get(m.batch()));
+    return this;
+  }
+
+  /**
+   * A resumed SCALAR_LEARNED loop rebuilds its reward model as it was at the checkpoint: the labels the
+   * ledger says each step consumed, learned again in the same order (training is deterministic).
+   */
+  private void replayRewardModel() {
+    ConsumedPairsRequest request = ConsumedPairsRequest.newBuilder().setLoop(loop.name()).setToStep(step).build();
+    getContext().ask(ConsumedPairs.class, feedback, context.askTimeout(),
+        replyTo -> new FeedbackCollector.PairsConsumed(request, replyTo),
+        (result, error) -> new Replay(result == null ? null : new ArrayList<>(result.getStepsList()),
+            error != null ? error.getMessage() : result.getError().isEmpty() ? null : result.getError()));
+  }
+
+  private Behavior<Command> onReplay(Replay m) {
+    if (m.error() != null) {
+      return fail("rebuilding the loop's reward model from the ledger: " + m.error());
+    }
+    if (m.remaining().isEmpty()) {
+      afterServed();
+      return this;
+    }
+    StepPairs next = m.remaining().remove(0);
+    List<PreferencePair> ordered = new ArrayList<>(next.getPairsList());
+    ordered.sort(java.util.Comparator.comparing(PreferencePair::getId));
+    RewardTrainRequest request = RewardTrainRequest.newBuilder().setRequestId(loop.name() + "/rm-replay-" + next.getStep())
+        .setRewardModel(rewardModelOf(loop)).addAllPairs(ordered).build();
+    getContext().ask(RewardTrainResult.class, reward, context.askTimeout(),
+        replyTo -> new RewardWorker.Train(request, replyTo),
+        (result, error) -> new Replay(m.remaining(), error != null ? error.getMessage()
+            : result.getError().isEmpty() ? null : result.getError()));
+    return this;
+  }
+
+  /**
+   * Consecutive samples of one prompt, two by two, as comparisons whose responses keep their rollouts'
+   * ids and versions (a group of 4 gives two comparisons; an odd one out is left unjudged).
+   */
   private JudgeRequest comparisons(long batch, int attempt, List<Rollout> rollouts) {
     JudgeRequest.Builder request = JudgeRequest.newBuilder().setLoop(loop.name());
-    for (int i = 0; i + 1 < rollouts.size(); i += 2) {
+    int index = 0;
+    for (int i = 0; i + 1 < rollouts.size(); ) {
       Rollout a = rollouts.get(i);
       Rollout b = rollouts.get(i + 1);
+      if (!a.getGroupId().equals(b.getGroupId())) {
+        i++;
+        continue;
+      }
       request.addComparisons(Comparison.newBuilder()
-          .setId(loop.name() + "/batch-" + batch
-              + (attempt > 0 ? "-refill-" + attempt : "") + "/" + i / 2)
+          .setId(loop.name() + "/batch-" + batch + (attempt > 0 ? "-refill-" + attempt : "") + "/" + index++)
           .setPrompt(a.getPrompt()).addResponses(response(a)).addResponses(response(b)));
+      i += 2;
     }
     return request.build();
   }
@@ -406,6 +543,11 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     if (error != null) {
       retryLater(waitingStreak, "labelling batch " + m.batch() + ": " + error,
           () -> judge(m.batch(), m.attempt(), m.request()));
+      return this;
+    }
+    if (kind == Kind.SCALAR_LEARNED) {
+      recovered();
+      learnRewards(m.batch(), m.result().getPairsList());
       return this;
     }
     if (m.result().getPairsCount() == 0) { // every comparison a tie: sample the batch again
@@ -438,6 +580,11 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         : m.result().getError();
     if (error != null) {
       retryLater(waitingStreak, "reading stored pairs: " + error, () -> fetchPairs(m.batch()));
+      return this;
+    }
+    if (kind == Kind.SCALAR_LEARNED) {
+      recovered();
+      learnRewards(m.batch(), m.result().getPairsList()); // none yet is fine: the reward model stays as it is
       return this;
     }
     if (m.result().getPairsCount() == 0) {
@@ -529,6 +676,14 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       finish();
     }
     return this;
+  }
+
+  /** The campaign's reward model, as the reward worker serves it. */
+  public static final String CAMPAIGN_REWARD_MODEL = "reward-model";
+
+  /** The reward model a loop scores with: its own for {@link Kind#SCALAR_LEARNED}, else the campaign's. */
+  public static String rewardModelOf(LoopConfig loop) {
+    return kindOf(loop) == Kind.SCALAR_LEARNED ? loop.name() + "/reward-model" : CAMPAIGN_REWARD_MODEL;
   }
 
   static final String GOLD_START = "eval/gold_start";

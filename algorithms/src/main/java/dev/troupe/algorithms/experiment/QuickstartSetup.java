@@ -9,7 +9,6 @@ import dev.troupe.algorithms.reward.Pooling;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.reward.RewardTrainer;
-import dev.troupe.algorithms.reward.TokenPair;
 import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.algorithms.rollout.RolloutGenerator;
 import dev.troupe.algorithms.rollout.Rollouts;
@@ -205,12 +204,12 @@ public final class QuickstartSetup {
     progress.phaseStarted("rm", steps);
     double accuracy;
     try (RewardTrainer trainer = new RewardTrainer(rm, config)) {
-      trainer.train(tokenPairs(pairs), m -> {
+      trainer.train(PreferencePairs.tokenPairs(pairs), m -> {
         Metrics metrics = new Metrics();
         m.asMap().forEach(metrics::put);
         progress.step("rm", metrics);
       });
-      accuracy = trainer.evaluate(tokenPairs(heldOut));
+      accuracy = trainer.evaluate(PreferencePairs.tokenPairs(heldOut));
     }
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
@@ -232,16 +231,6 @@ public final class QuickstartSetup {
     for (int from = 0; from < prompts.size(); from += RolloutGenerator.CHUNK_ROWS) {
       int to = Math.min(prompts.size(), from + RolloutGenerator.CHUNK_ROWS);
       System.arraycopy(reward.score(prompts.subList(from, to), responses.subList(from, to)), 0, out, from, to - from);
-    }
-    return out;
-  }
-
-  /** Prompt + chosen over prompt + rejected sequences, what the reward trainer reads. */
-  public static List<TokenPair> tokenPairs(List<PreferencePair> pairs) {
-    List<TokenPair> out = new ArrayList<>();
-    for (PreferencePairs.Tokens t : PreferencePairs.tokens(pairs)) {
-      long[][] s = PreferencePairs.sequences(t);
-      out.add(new TokenPair(s[0], s[1], 0));
     }
     return out;
   }

@@ -70,6 +70,16 @@ public final class PreferencePairs {
     return out;
   }
 
+  /** Prompt + chosen over prompt + rejected sequences: what a reward trainer reads, one per token row of each pair. */
+  public static List<dev.troupe.algorithms.reward.TokenPair> tokenPairs(List<PreferencePair> pairs) {
+    List<dev.troupe.algorithms.reward.TokenPair> out = new ArrayList<>();
+    for (Tokens t : tokens(pairs)) {
+      long[][] s = sequences(t);
+      out.add(new dev.troupe.algorithms.reward.TokenPair(s[0], s[1], 0));
+    }
+    return out;
+  }
+
   /** prompt + chosen and prompt + rejected as whole sequences (what a reward model scores). */
   public static long[][] sequences(Tokens t) {
     return new long[][] {Rollouts.join(t.prompt(), t.chosen()), Rollouts.join(t.prompt(), t.rejected())};

@@ -94,6 +94,20 @@ public final class RewardHead implements AutoCloseable {
     return new RewardHead(manager, manager.create(values, new Shape(members, hiddenSize)), pooling, likelihood);
   }
 
+  /** An independent copy (weights duplicated into a manager under {@code parent}): training one leaves the other. */
+  public RewardHead copy(NDManager parent) {
+    NDManager copyManager = parent.newSubManager();
+    copyManager.setName("reward-head");
+    NDArray w = weight.duplicate();
+    w.attach(copyManager);
+    NDArray likelihood = null;
+    if (likelihoodWeight != null) {
+      likelihood = likelihoodWeight.duplicate();
+      likelihood.attach(copyManager);
+    }
+    return new RewardHead(copyManager, w, pooling, likelihood);
+  }
+
   /** Rewards [.., K] for hidden states [.., hidden]; the result belongs to the hidden states' manager. */
   public NDArray apply(NDArray hidden) {
     if (hidden.getShape().get(hidden.getShape().dimension() - 1) != hiddenSize()) {
