@@ -81,17 +81,20 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
 
   private record PairsFetched(long batch, PreferenceBatch result, Throwable error) implements Command {}
 
-  private record EvalSampled(boolean start, long version, RolloutBatch result, Throwable error) implements Command {}
+  private record EvalSampled(EvalPoint point, long version, RolloutBatch result, Throwable error) implements Command {}
 
-  private record EvalReferenced(boolean start, List<Rollout> samples, LogProbsBatch result, Throwable error)
+  private record EvalReferenced(EvalPoint point, long version, List<Rollout> samples, LogProbsBatch result, Throwable error)
       implements Command {}
 
-  private record EvaluationStored(boolean start, Throwable error) implements Command {}
+  private record EvaluationStored(EvalPoint point, Throwable error) implements Command {}
 
   private record RewardsLearned(long batch, List<PreferencePair> pairs, RewardTrainResult result, Throwable error)
       implements Command {}
 
   private record Replay(List<StepPairs> remaining, String error) implements Command {}
+
+  /** When a gold evaluation is taken: before the first step, every eval-every steps, after the last. */
+  enum EvalPoint { START, MID, END }
 
   /** Do {@code action} again, after a back-off. */
   private record Retry(String what, Runnable action) implements Command {}
@@ -140,6 +143,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   /** SCALAR_LEARNED: the labels the loop's reward model learned before scoring a batch. */
   private final Map<Long, List<String>> rewardLabels = new HashMap<>();
   private long labelling;
+  /** A gold evaluation of the current version is under way: nothing new is requested meanwhile. */
+  private boolean evaluating;
   private Map<String, Double> lastMetrics = Map.of();
   private Long resumedFrom;
   private Double goldStart;
@@ -269,6 +274,12 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       return this;
     }
     published = m.version();
+    if (state != LoopState.LOOP_STATE_STARTING && context.gold() != null && loop.evalEvery() > 0
+        && step % loop.evalEvery() == 0 && step > 0 && step < loop.steps()) {
+      evaluating = true; // the pipeline waits: the evaluation samples exactly this version
+      evaluate(EvalPoint.MID, published);
+      return this;
+    }
     if (state == LoopState.LOOP_STATE_STARTING) {
       if (kind == Kind.SCALAR_LEARNED && step > 0) {
         replayRewardModel();
@@ -284,7 +295,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   /** The first version is served (and a resumed loop's reward model rebuilt): evaluate, then run. */
   private void afterServed() {
     if (context.gold() != null && goldStart == null) {
-      evaluate(true, published);
+      evaluate(EvalPoint.START, published);
       return;
     }
     state = LoopState.LOOP_STATE_RUNNING;
@@ -295,13 +306,13 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
 
   /** Requests what may be requested now and hands the learner its next batch when it is ready. */
   private void pump() {
-    if (state != LoopState.LOOP_STATE_RUNNING && state != LoopState.LOOP_STATE_WAITING) {
+    if (state != LoopState.LOOP_STATE_RUNNING && state != LoopState.LOOP_STATE_WAITING || evaluating) {
       return;
     }
     if (step == loop.steps()) {
       if (context.gold() != null) {
         state = LoopState.LOOP_STATE_RUNNING;
-        evaluate(false, published);
+        evaluate(EvalPoint.END, published);
       } else {
         finish();
       }
@@ -607,20 +618,20 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   // ---- gold evaluations ------------------------------------------------------------------------
 
   /** Samples of the adapter at {@code version} on the held-out prompts, then the reference's log-probs of them. */
-  private void evaluate(boolean start, long version) {
+  private void evaluate(EvalPoint point, long version) {
     QuickstartGold gold = context.gold();
-    GenerateRequest request = GoldEvaluation.request(loop.name() + "/eval-" + (start ? "start" : "end"),
-        loop.name(), version, gold.heldOut(), gold.task(), gold.codec(), gold.sampling());
+    GenerateRequest request = GoldEvaluation.request(loop.name() + "/eval-" + version, loop.name(), version,
+        gold.heldOut(), gold.task(), gold.codec(), gold.sampling());
     getContext().ask(RolloutBatch.class, policy, context.askTimeout(),
         replyTo -> new PolicyWorker.Generate(request, replyTo),
-        (result, error) -> new EvalSampled(start, version, result, error));
+        (result, error) -> new EvalSampled(point, version, result, error));
   }
 
   private Behavior<Command> onEvalSampled(EvalSampled m) {
     String error = m.error() != null ? m.error().getMessage() : m.result().getError().isEmpty() ? null
         : m.result().getError();
     if (error != null) {
-      retryLater(0, "gold evaluation: " + error, () -> evaluate(m.start(), m.version()));
+      retryLater(0, "gold evaluation: " + error, () -> evaluate(m.point(), m.version()));
       return this;
     }
     List<Rollout> samples = m.result().getRolloutsList();
@@ -628,15 +639,20 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         .setTemperature(1.0).addAllRollouts(samples).build();
     getContext().ask(LogProbsBatch.class, policy, context.askTimeout(),
         replyTo -> new PolicyWorker.ScoreLogProbs(request, replyTo),
-        (result, e) -> new EvalReferenced(m.start(), samples, result, e));
+        (result, e) -> new EvalReferenced(m.point(), m.version(), samples, result, e));
     return this;
   }
 
+  /**
+   * Gold and KL of the samples, stored with the step they evaluate ({@code eval/gold}, {@code eval/kl},
+   * {@code eval/gold/<kind>}; the first and last also as {@code eval/gold_start} and {@code eval/gold_end}):
+   * the points of a gold-versus-KL curve.
+   */
   private Behavior<Command> onEvalReferenced(EvalReferenced m) {
     String error = m.error() != null ? m.error().getMessage() : m.result().getError().isEmpty() ? null
         : m.result().getError();
     if (error != null) {
-      retryLater(0, "gold evaluation: " + error, () -> evaluate(m.start(), published));
+      retryLater(0, "gold evaluation: " + error, () -> evaluate(m.point(), m.version()));
       return this;
     }
     List<float[]> reference = new ArrayList<>();
@@ -648,19 +664,24 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       reference.add(lp);
     }
     GoldEvaluation.Result result = GoldEvaluation.score(context.gold().heldOut(), m.samples(), reference);
-    MetricsReport.Builder report = MetricsReport.newBuilder().setLoop(loop.name()).setTimeMs(System.currentTimeMillis());
-    if (m.start()) {
-      goldStart = result.gold();
-      report.setStep(0).putValues(GOLD_START, result.gold());
-    } else {
-      goldEnd = result.gold();
-      kl = result.kl();
-      report.setStep(step).putValues(GOLD_END, result.gold()).putValues(KL, result.kl());
+    MetricsReport.Builder report = MetricsReport.newBuilder().setLoop(loop.name()).setStep(m.version())
+        .setTimeMs(System.currentTimeMillis()).putValues(GOLD, result.gold()).putValues(KL, result.kl());
+    result.goldByKind().forEach((kind, value) -> report.putValues(GOLD + "/" + kind, value));
+    switch (m.point()) {
+      case START -> {
+        goldStart = result.gold();
+        report.putValues(GOLD_START, result.gold());
+      }
+      case END -> {
+        goldEnd = result.gold();
+        kl = result.kl();
+        report.putValues(GOLD_END, result.gold());
+      }
+      case MID -> { }
     }
-    result.goldByKind().forEach((kind, value) -> report.putValues((m.start() ? GOLD_START : GOLD_END) + "/" + kind, value));
     MetricsReport built = report.build();
     getContext().ask(Ack.class, learner, LEARN_TIMEOUT, replyTo -> new Learner.RecordEvaluation(built, replyTo),
-        (ack, failure) -> new EvaluationStored(m.start(), failure));
+        (ack, failure) -> new EvaluationStored(m.point(), failure));
     return this;
   }
 
@@ -669,11 +690,13 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     if (m.error() != null) {
       return fail("storing the gold evaluation: " + m.error().getMessage());
     }
-    if (m.start()) {
-      state = LoopState.LOOP_STATE_RUNNING;
-      pump();
-    } else {
-      finish();
+    switch (m.point()) {
+      case START, MID -> {
+        state = LoopState.LOOP_STATE_RUNNING;
+        evaluating = false;
+        pump();
+      }
+      case END -> finish();
     }
     return this;
   }
@@ -686,6 +709,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     return kindOf(loop) == Kind.SCALAR_LEARNED ? loop.name() + "/reward-model" : CAMPAIGN_REWARD_MODEL;
   }
 
+  static final String GOLD = "eval/gold";
   static final String GOLD_START = "eval/gold_start";
   static final String GOLD_END = "eval/gold_end";
   static final String KL = "eval/kl";

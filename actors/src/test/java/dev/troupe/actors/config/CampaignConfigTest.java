@@ -38,7 +38,7 @@ class CampaignConfigTest {
     assertEquals(Algorithm.DPO, rlaif.algorithm());
     assertEquals(Feedback.AI_JUDGE, rlaif.feedback());
     assertEquals(100, rlaif.steps());
-    assertEquals(1e-4, rlaif.optim().lr());
+    assertEquals(3e-4, rlaif.optim().lr());
     assertEquals("simulated", rlaif.judge().kind());
     assertEquals(0.1, rlaif.judge().errorRate());
     assertEquals(Duration.ofSeconds(30), rlaif.judge().timeout());

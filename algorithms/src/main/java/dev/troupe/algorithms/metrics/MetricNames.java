@@ -62,6 +62,9 @@ public final class MetricNames {
   /** SFT's validation loss (the Hugging Face Trainer's name). */
   public static final String EVAL_LOSS = "eval_loss";
 
+  /** A reward model's share of pairs it ranks chosen above rejected (TRL RewardTrainer's eval_accuracy, per step). */
+  public static final String ACCURACY = "accuracy";
+
   // Preference pairs (DPO / IPO / cDPO, TRL DPOTrainer).
   /** Mean implicit reward β·(log π − log π_ref) of the chosen responses. */
   public static final String REWARDS_CHOSEN = "rewards/chosen";

@@ -1,5 +1,6 @@
 package dev.troupe.algorithms.reward;
 
+import dev.troupe.algorithms.metrics.MetricNames;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.Activation;
 import java.util.LinkedHashMap;
@@ -36,11 +37,11 @@ public final class BradleyTerryLoss {
     /** The metrics under the names every trainer of the project logs. */
     public Map<String, Double> metrics() {
       Map<String, Double> out = new LinkedHashMap<>();
-      out.put("loss", lossValue);
-      out.put("accuracy", accuracy);
-      out.put("rewards/chosen", chosen);
-      out.put("rewards/rejected", rejected);
-      out.put("rewards/margins", margins);
+      out.put(MetricNames.LOSS, lossValue);
+      out.put(MetricNames.ACCURACY, accuracy);
+      out.put(MetricNames.REWARDS_CHOSEN, chosen);
+      out.put(MetricNames.REWARDS_REJECTED, rejected);
+      out.put(MetricNames.REWARDS_MARGINS, margins);
       return out;
     }
   }

@@ -129,13 +129,13 @@ public final class RewardTrainer implements AutoCloseable {
      */
     public Map<String, Double> asMap() {
       Map<String, Double> out = new LinkedHashMap<>();
-      out.put("loss", loss);
-      out.put("accuracy", accuracy);
-      out.put("rewards/chosen", chosen);
-      out.put("rewards/rejected", rejected);
-      out.put("rewards/margins", margins);
-      out.put("grad_norm", gradNorm);
-      out.put("learning_rate", lr);
+      out.put(MetricNames.LOSS, loss);
+      out.put(MetricNames.ACCURACY, accuracy);
+      out.put(MetricNames.REWARDS_CHOSEN, chosen);
+      out.put(MetricNames.REWARDS_REJECTED, rejected);
+      out.put(MetricNames.REWARDS_MARGINS, margins);
+      out.put(MetricNames.GRAD_NORM, gradNorm);
+      out.put(MetricNames.LEARNING_RATE, lr);
       out.put(MetricNames.OPTIM_SKIPPED_STEPS, (double) skippedSteps);
       return out;
     }

@@ -85,7 +85,7 @@ public final class SftTrainer {
         }
         double lr = schedule.lr(step);
         AdamW.StepResult result = optimizer.step(lr, stepLoss);
-        m.put("loss", stepLoss).put("grad_norm", result.gradNorm()).put("learning_rate", lr)
+        m.put(MetricNames.LOSS, stepLoss).put(MetricNames.GRAD_NORM, result.gradNorm()).put(MetricNames.LEARNING_RATE, lr)
             .put("skipped", result.skipped() ? 1 : 0).put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
         boolean evaluate = config.evalEvery() > 0 && !eval.isEmpty()
             && ((step + 1) % config.evalEvery() == 0 || step + 1 == config.steps());
