@@ -115,15 +115,17 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
     }
     PreferenceBatch.Builder out = PreferenceBatch.newBuilder();
     long now = System.currentTimeMillis();
+    List<Label> labels = new java.util.ArrayList<>(comparisons.size());
     for (int i = 0; i < comparisons.size(); i++) {
-      Comparison c = comparisons.get(i);
-      Label label = loopJudge.relabel().apply(AiLabels.label(c, verdicts.get(i), loopJudge.judge(), now));
-      store.putComparison(c);
-      StoredLabel stored = store.putLabel(label);
-      if (stored.label().getTie() || stored.label().getBothBad()) {
+      labels.add(loopJudge.relabel().apply(AiLabels.label(comparisons.get(i), verdicts.get(i), loopJudge.judge(), now)));
+    }
+    List<StoredLabel> stored = store.putLabelled(comparisons, labels); // one commit for the whole batch
+    for (int i = 0; i < comparisons.size(); i++) {
+      Label label = stored.get(i).label();
+      if (label.getTie() || label.getBothBad()) {
         out.setTies(out.getTies() + 1);
       } else {
-        out.addPairs(PreferencePair.newBuilder().setId(stored.label().getId()).setComparison(c).setLabel(stored.label()));
+        out.addPairs(PreferencePair.newBuilder().setId(label.getId()).setComparison(comparisons.get(i)).setLabel(label));
       }
     }
     return out.build();

@@ -158,6 +158,26 @@ public final class CampaignStore implements AutoCloseable {
   }
 
   /**
+   * Stores comparisons and their labels (label i judges comparison i), as {@link #putComparison} and
+   * {@link #putLabel} would, in one transaction: a judge's verdicts on a loop's step cost one commit.
+   */
+  public List<StoredLabel> putLabelled(List<Comparison> comparisons, List<Label> labels) {
+    if (comparisons.size() != labels.size()) {
+      throw new IllegalArgumentException(comparisons.size() + " comparisons but " + labels.size() + " labels");
+    }
+    comparisons.forEach(CampaignStore::validate);
+    labels.forEach(CampaignStore::validate);
+    return write("storing " + labels.size() + " labelled comparisons", c -> {
+      List<StoredLabel> out = new ArrayList<>(labels.size());
+      for (int i = 0; i < labels.size(); i++) {
+        storeComparison(c, comparisons.get(i));
+        out.add(storeLabel(c, labels.get(i)));
+      }
+      return out;
+    });
+  }
+
+  /**
    * Stores labelled pairs (each comparison and its label, as {@link #putComparison} and {@link #putLabel}
    * would) in one transaction: a dataset of thousands of pairs costs one commit, not two per pair.
    */
