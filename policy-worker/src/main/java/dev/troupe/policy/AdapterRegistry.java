@@ -32,6 +32,20 @@ public final class AdapterRegistry implements AutoCloseable {
     }
   }
 
+  /** An adapter that no version of was published here (a gRPC server answers NOT_FOUND). */
+  public static final class UnknownAdapterException extends IllegalArgumentException {
+    UnknownAdapterException(String message) {
+      super(message);
+    }
+  }
+
+  /** A version not newer than the one served: versions only move forward (FAILED_PRECONDITION over gRPC). */
+  public static final class StaleVersionException extends IllegalArgumentException {
+    StaleVersionException(String message) {
+      super(message);
+    }
+  }
+
   /** A version in use by one request; closing it lets an evicted version go. */
   public final class Lease implements AutoCloseable {
     private final String name;
@@ -81,7 +95,7 @@ public final class AdapterRegistry implements AutoCloseable {
     synchronized (this) {
       long newest = newest(version.getAdapter());
       if (version.getVersion() <= newest) {
-        throw new IllegalArgumentException("adapter " + version.getAdapter() + "@" + version.getVersion()
+        throw new StaleVersionException("adapter " + version.getAdapter() + "@" + version.getVersion()
             + " is not newer than the version served, " + newest);
       }
     }
@@ -90,7 +104,7 @@ public final class AdapterRegistry implements AutoCloseable {
       Deque<Served> versions = byAdapter.computeIfAbsent(version.getAdapter(), k -> new ArrayDeque<>());
       if (!versions.isEmpty() && versions.peekLast().version >= version.getVersion()) {
         built.close(); // a concurrent publish of a newer one won
-        throw new IllegalArgumentException("adapter " + version.getAdapter() + "@" + version.getVersion()
+        throw new StaleVersionException("adapter " + version.getAdapter() + "@" + version.getVersion()
             + " is not newer than the version served, " + versions.peekLast().version);
       }
       versions.addLast(new Served(version.getVersion(), built));
@@ -120,7 +134,7 @@ public final class AdapterRegistry implements AutoCloseable {
     }
     Deque<Served> versions = byAdapter.get(adapter);
     if (versions == null || versions.isEmpty()) {
-      throw new IllegalArgumentException("unknown adapter '" + adapter + "': no version of it was published here"
+      throw new UnknownAdapterException("unknown adapter '" + adapter + "': no version of it was published here"
           + " (served: " + byAdapter.keySet() + ")");
     }
     Served chosen = versions.peekLast();

@@ -3,7 +3,12 @@ package dev.troupe.protocol.grpc;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import io.grpc.stub.StreamObserver;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +41,54 @@ public final class RemoteCalls {
         }
         throw failure(name, settings, e, i);
       }
+    }
+  }
+
+  /**
+   * A client-streaming attempt: sends {@code messages} on the stream {@code start} opens (stopping
+   * early when the server already answered, e.g. refused the transfer) and waits for the one reply
+   * until the deadline; a failure is thrown as the call's status.
+   */
+  public static <Q, R> R upload(Function<StreamObserver<R>, StreamObserver<Q>> start, List<Q> messages,
+      Deadline deadline) {
+    CompletableFuture<R> reply = new CompletableFuture<>();
+    StreamObserver<Q> upload = start.apply(new StreamObserver<>() {
+      @Override
+      public void onNext(R value) {
+        reply.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        reply.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {
+        reply.complete(null);
+      }
+    });
+    for (Q message : messages) {
+      if (reply.isDone()) {
+        break;
+      }
+      upload.onNext(message);
+    }
+    upload.onCompleted();
+    try {
+      // The call ends at its deadline; the extra second only lets that status arrive.
+      R value = reply.get(Math.max(0, deadline.timeRemaining(TimeUnit.MILLISECONDS)) + 1000, TimeUnit.MILLISECONDS);
+      if (value == null) {
+        throw Status.INTERNAL.withDescription("the server closed the call without an answer").asRuntimeException();
+      }
+      return value;
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof StatusRuntimeException s ? s : Status.fromThrowable(e.getCause()).asRuntimeException();
+    } catch (TimeoutException e) {
+      throw Status.DEADLINE_EXCEEDED.withDescription("no answer within the deadline").asRuntimeException();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw Status.CANCELLED.withDescription("interrupted").asRuntimeException();
     }
   }
 
