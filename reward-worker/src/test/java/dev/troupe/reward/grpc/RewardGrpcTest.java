@@ -108,14 +108,14 @@ class RewardGrpcTest {
 
       try (RewardModelRegistry registry = new RewardModelRegistry(base, service)) {
         GrpcServer server = RewardGrpcService.serve(ServerSettings.loopback(), service, registry::load, tensors);
-        try (RewardClient client = new RewardClient(ClientSettings.loopback(server.port()).withChunkBytes(2048)
+        try (RewardClient client = new RewardClient(ClientSettings.loopback(server.port()).withChunkBytes(256)
             .withAttempts(1))) {
           RemoteRequestRefusedException none = assertThrows(RemoteRequestRefusedException.class,
               () -> client.score(request));
           assertEquals(Status.Code.NOT_FOUND, none.code());
           assertTrue(none.getMessage().contains("unknown reward model 'reward-model'"), none.getMessage());
 
-          List<RewardModelChunk> chunks = RewardModelVersions.chunks(version1, 2048);
+          List<RewardModelChunk> chunks = RewardModelVersions.chunks(version1, 256);
           assertTrue(chunks.size() >= 3, chunks.size() + " chunks");
           RewardModelLoaded loaded = client.publish(version1);
           assertEquals(version1.getSerializedSize(), loaded.getBytes());
@@ -123,7 +123,7 @@ class RewardGrpcTest {
           assertTrue(client.publish(version1).getAlreadyServed(), "a retried publish is a no-op");
           assertScores(scores1, client.score(request));
 
-          List<RewardModelChunk> corrupt = new ArrayList<>(RewardModelVersions.chunks(version2, 2048));
+          List<RewardModelChunk> corrupt = new ArrayList<>(RewardModelVersions.chunks(version2, 256));
           byte[] data = corrupt.get(0).getData().toByteArray();
           data[data.length - 3] ^= 0x01;
           corrupt.set(0, corrupt.get(0).toBuilder().setData(ByteString.copyFrom(data)).build());
