@@ -45,7 +45,8 @@ final class GenerationBatcher {
   private final AtomicLong batches = new AtomicLong();
   private final AtomicLong requests = new AtomicLong();
 
-  private record Pending(GenerateRequest request, int rows, int length, CompletableFuture<RolloutBatch> result) {}
+  private record Pending(GenerateRequest request, int rows, int promptLength, int newTokens,
+      CompletableFuture<RolloutBatch> result) {}
 
   /** @param maxRows rows merged into one batch at most (bounds its KV cache); a larger request runs alone, in chunks */
   GenerationBatcher(CausalLm model, Tokenizer tokenizer, AdapterRegistry adapters, String worker, String idPrefix,
@@ -79,8 +80,8 @@ final class GenerationBatcher {
   CompletableFuture<RolloutBatch> submit(GenerateRequest request, Executor executor) {
     int perPrompt = Math.max(1, request.getSamplesPerPrompt());
     int longestPrompt = request.getPromptsList().stream().mapToInt(p -> p.getTokenIdsCount()).max().orElse(0);
-    Pending pending = new Pending(request, request.getPromptsCount() * perPrompt,
-        longestPrompt + Math.max(0, request.getSampling().getMaxNewTokens()), new CompletableFuture<>());
+    Pending pending = new Pending(request, request.getPromptsCount() * perPrompt, longestPrompt,
+        Math.max(0, request.getSampling().getMaxNewTokens()), new CompletableFuture<>());
     boolean start;
     synchronized (this) {
       queue.add(pending);
@@ -119,21 +120,25 @@ final class GenerationBatcher {
 
   /**
    * The longest prefix of the queue that fits one batch: at most {@code maxRows} rows, and a KV cache
-   * (longest prompt + most new tokens) the model's positions hold; a request that fits no batch runs alone.
+   * (the longest prompt of any request + the most new tokens of any) the model's positions hold; a
+   * request that fits no batch runs alone.
    */
   private List<Pending> take() {
     List<Pending> batch = new ArrayList<>();
     int rows = 0;
-    int length = 0;
+    int promptLength = 0;
+    int newTokens = 0;
     while (!queue.isEmpty()) {
       Pending next = queue.peek();
-      int merged = Math.max(length, next.length());
-      if (!batch.isEmpty() && (rows + next.rows() > maxRows || merged > model.config().maxPositions())) {
+      int prompts = Math.max(promptLength, next.promptLength());
+      int tokens = Math.max(newTokens, next.newTokens());
+      if (!batch.isEmpty() && (rows + next.rows() > maxRows || prompts + tokens > model.config().maxPositions())) {
         break;
       }
       batch.add(queue.poll());
       rows += next.rows();
-      length = merged;
+      promptLength = prompts;
+      newTokens = tokens;
     }
     return batch;
   }
