@@ -58,7 +58,7 @@ public final class DataPlaneBenchmark {
 
     /** The bench-15m shape (Llama, dim 288, 6 layers, vocab 32000), 24 rows over 3 adapters. */
     public static Settings bench15m() {
-      return new Settings(ModelConfig.llama(32000, 288, 6, 6, 6, 768, 512), 24, 3, 128, 3, 30, 6, 32);
+      return new Settings(ModelConfig.llama(32000, 288, 6, 6, 6, 768, 512), 24, 3, 128, 5, 30, 6, 32);
     }
 
     /** A seconds-long run on a tiny shape, for tests of the benchmark itself. */
@@ -213,7 +213,7 @@ public final class DataPlaneBenchmark {
         double inProcess = 0;
         double overGrpc = 0;
         long rollouts = 0;
-        for (int round = 0; round < 2; round++) {
+        for (int round = 0; round < 3; round++) {
           for (GenerateRequest r : requests) {
             inProcess += seconds(() -> service.generate(r));
             overGrpc += seconds(() -> client.generate(r));
