@@ -77,8 +77,8 @@ class GenerationBatcherTest {
   @EnumSource(Quantization.class)
   void requestsMergedIntoOneBatchGetExactlyTheRolloutsTheyGetAlone(Quantization quantization) {
     model = CausalLm.random(PolicyFixtures.config(), 1, root, DataType.FLOAT32, quantization);
-    try (PolicyService service = new PolicyService(model, null, "policy-test", "campaign-1/", 3, 64,
-        RowAdapters.Strategy.SEGMENTED)) {
+    try (PolicyService service = new PolicyService(model, null, "policy-test", "campaign-1/", 3,
+        PolicyService.Batching.MERGE_WAITING, 64, RowAdapters.Strategy.SEGMENTED)) {
       service.load(PolicyFixtures.version(model, "rlhf", 1, 0.5f, false));
       service.load(PolicyFixtures.version(model, "rlhf", 2, -0.4f, false));
       service.load(PolicyFixtures.version(model, "dpo", 4, 0.3f, true));
@@ -156,7 +156,8 @@ class GenerationBatcherTest {
   @Test
   void requestsThatWouldOverflowABatchWaitForTheNextOne() {
     model = CausalLm.random(PolicyFixtures.config(), 1, root);
-    try (PolicyService service = new PolicyService(model, null, "policy-test", "", 3, 8, RowAdapters.Strategy.SEGMENTED)) {
+    try (PolicyService service = new PolicyService(model, null, "policy-test", "", 3,
+        PolicyService.Batching.MERGE_WAITING, 8, RowAdapters.Strategy.SEGMENTED)) {
       // Positions: 40 + 10 and 3 + 40 each fit the model's 64; merged they would need 40 + 40.
       // Rows (at most 8 a batch): 6 + 1 fit, 6 + 1 + 2 do not.
       List<GenerateRequest> requests = List.of(sized("long-prompt", 40, 1, 10), sized("many-tokens", 3, 6, 40),

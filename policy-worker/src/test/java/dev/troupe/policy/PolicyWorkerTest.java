@@ -213,4 +213,36 @@ class PolicyWorkerTest {
       assertEquals(2, calls.get());
     }
   }
+
+  @Test
+  void aMergingWorkerAnswersRequestsOfTwoLoopsSentTogetherEachWithItsOwnRollouts() {
+    try (PolicyService merging = new PolicyService(model, null, "policy-test", "", 3,
+        PolicyService.Batching.MERGE_WAITING);
+        PolicyService alone = new PolicyService(model, null, "policy-test", "", 3)) {
+      AdapterVersion v1 = version(1, 0.02f);
+      merging.load(v1);
+      alone.load(v1);
+      ActorRef<PolicyWorker.Command> worker = kit.spawn(PolicyWorker.create(merging));
+      GenerateRequest rlhf = request("rlhf/batch-1", 1);
+      GenerateRequest reference = request("reference/batch-1", 0).toBuilder().setAdapter("").build();
+      TestProbe<RolloutBatch> first = kit.createTestProbe(RolloutBatch.class);
+      TestProbe<RolloutBatch> second = kit.createTestProbe(RolloutBatch.class);
+      worker.tell(new PolicyWorker.Generate(rlhf, first.ref()));
+      worker.tell(new PolicyWorker.Generate(reference, second.ref()));
+      RolloutBatch gotRlhf = first.receiveMessage(WAIT);
+      RolloutBatch gotReference = second.receiveMessage(WAIT);
+      assertEquals(2, merging.requestsGenerated());
+      for (RolloutBatch[] pair : new RolloutBatch[][] {{alone.generate(rlhf), gotRlhf},
+          {alone.generate(reference), gotReference}}) {
+        assertEquals(pair[0].getRolloutsCount(), pair[1].getRolloutsCount());
+        for (int i = 0; i < pair[0].getRolloutsCount(); i++) {
+          Rollout want = pair[0].getRollouts(i);
+          Rollout got = pair[1].getRollouts(i);
+          assertEquals(want.getId(), got.getId());
+          assertEquals(want.getAdapterVersion(), got.getAdapterVersion());
+          assertEquals(want.getResponseTokenIdsList(), got.getResponseTokenIdsList(), want.getId());
+        }
+      }
+    }
+  }
 }

@@ -84,7 +84,7 @@ class PolicyGrpcTest {
   void start() {
     root = NDManager.newBaseManager();
     model = CausalLm.random(PolicyFixtures.config(), 1, root);
-    service = new PolicyService(model, null, "policy-test", "campaign-1/", 3);
+    service = new PolicyService(model, null, "policy-test", "campaign-1/", 3, PolicyService.Batching.MERGE_WAITING);
     tensors = Executors.newFixedThreadPool(2);
   }
 
