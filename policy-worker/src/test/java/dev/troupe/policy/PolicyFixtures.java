@@ -27,6 +27,7 @@ public final class PolicyFixtures {
    * Version {@code version} of a learner's adapter {@code name} over {@code model}: B filled with
    * values of size {@code scale} (seeded by name and version), so it moves the logits; DoRA when asked.
    */
+  @SuppressWarnings("try") // the GradMode scope is opened for its effect
   public static AdapterVersion version(CausalLm model, String name, long version, float scale, boolean dora) {
     String scratch = "learner-" + name + "-" + version;
     LoraConfig config = LoraConfig.of(dora ? 4 : 8, 8, "q", "v", "o", "up").withDora(dora);

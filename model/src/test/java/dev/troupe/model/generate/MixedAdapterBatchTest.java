@@ -52,6 +52,7 @@ class MixedAdapterBatchTest {
   }
 
   /** Trained-looking factors: B (and DoRA's magnitude) moved off their initial values, reproducibly. */
+  @SuppressWarnings("try") // the GradMode scope is opened for its effect
   static void train(Adapter adapter, long seed) {
     SplittableRandom random = new SplittableRandom(seed);
     try (GradMode ignored = GradMode.disabled()) {

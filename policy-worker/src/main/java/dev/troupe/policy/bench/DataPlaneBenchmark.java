@@ -98,6 +98,7 @@ public final class DataPlaneBenchmark {
   }
 
   /** A trained-looking version of adapter {@code name}: B moved off zero (speed does not depend on the values). */
+  @SuppressWarnings("try") // the GradMode scope is opened for its effect
   static Adapter trained(CausalLm model, String name, long seed) {
     Adapter adapter = model.createAdapter(name, ADAPTER, seed);
     SplittableRandom random = new SplittableRandom(seed);

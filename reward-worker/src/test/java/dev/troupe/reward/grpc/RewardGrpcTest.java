@@ -53,6 +53,7 @@ import org.junit.jupiter.api.Test;
 class RewardGrpcTest {
 
   /** A reward model over {@code base}: a LoRA adapter moved off zero and a random head, both from {@code seed}. */
+  @SuppressWarnings("try") // the GradMode scope is opened for its effect
   static RewardModel rewardModel(CausalLm base, String adapterName, long seed) {
     Adapter adapter = base.createAdapter(adapterName, LoraConfig.of(4, 8, "q", "v", "down"), seed);
     SplittableRandom random = new SplittableRandom(seed);
