@@ -1,6 +1,7 @@
 package dev.troupe.policy;
 
 import dev.troupe.algorithms.adapter.AdapterVersions;
+import dev.troupe.algorithms.state.TensorCodec;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.protocol.AdapterVersion;
@@ -22,13 +23,22 @@ public final class AdapterRegistry implements AutoCloseable {
 
   private static final class Served {
     final long version;
+    final String digest;
     final Adapter adapter;
     int leases;
     boolean evicted;
 
-    Served(long version, Adapter adapter) {
+    Served(long version, String digest, Adapter adapter) {
       this.version = version;
+      this.digest = digest;
       this.adapter = adapter;
+    }
+  }
+
+  /** An adapter that no version of was published here (a gRPC server answers NOT_FOUND). */
+  public static final class UnknownAdapterException extends IllegalArgumentException {
+    UnknownAdapterException(String message) {
+      super(message);
     }
   }
 
@@ -79,13 +89,20 @@ public final class AdapterRegistry implements AutoCloseable {
    * timeline that is gone (requests holding one finish with it).
    */
   public void publish(AdapterVersion version) {
+    String digest = TensorCodec.sha256(version.toByteArray());
+    synchronized (this) {
+      Deque<Served> held = byAdapter.get(version.getAdapter());
+      if (held != null && held.stream().anyMatch(s -> s.version == version.getVersion() && s.digest.equals(digest))) {
+        return; // the same version again (a load reissued after a timeout): nothing to do, nothing rewound
+      }
+    }
     Adapter built = AdapterVersions.load(version, model, version.getAdapter() + "@" + version.getVersion());
     synchronized (this) {
       Deque<Served> versions = byAdapter.computeIfAbsent(version.getAdapter(), k -> new ArrayDeque<>());
       while (!versions.isEmpty() && versions.peekLast().version >= version.getVersion()) {
         retire(versions.removeLast());
       }
-      versions.addLast(new Served(version.getVersion(), built));
+      versions.addLast(new Served(version.getVersion(), digest, built));
       while (versions.size() > versionsKept) {
         retire(versions.removeFirst());
       }
@@ -115,7 +132,7 @@ public final class AdapterRegistry implements AutoCloseable {
     }
     Deque<Served> versions = byAdapter.get(adapter);
     if (versions == null || versions.isEmpty()) {
-      throw new IllegalArgumentException("unknown adapter '" + adapter + "': no version of it was published here"
+      throw new UnknownAdapterException("unknown adapter '" + adapter + "': no version of it was published here"
           + " (served: " + byAdapter.keySet() + ")");
     }
     Served chosen = versions.peekLast();

@@ -85,14 +85,14 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
 
   private Behavior<Command> onGenerate(Generate m) {
     String id = m.request().getRequestId();
-    run(() -> backend.generate(m.request()), m.replyTo()::tell,
+    run(() -> backend.generateAsync(m.request(), tensors), m.replyTo()::tell,
         error -> m.replyTo().tell(RolloutBatch.newBuilder().setRequestId(id).setError(error).setRetryable(true).build()));
     return this;
   }
 
   private Behavior<Command> onLogProbs(ScoreLogProbs m) {
     String id = m.request().getRequestId();
-    run(() -> backend.logProbs(m.request()), m.replyTo()::tell,
+    run(() -> CompletableFuture.supplyAsync(() -> backend.logProbs(m.request()), tensors), m.replyTo()::tell,
         error -> m.replyTo().tell(LogProbsBatch.newBuilder().setRequestId(id).setError(error).setRetryable(true).build()));
     return this;
   }
@@ -106,14 +106,20 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
   }
 
   /**
-   * Runs {@code work} on the tensor dispatcher and replies with its result; a failure is answered by
+   * Starts {@code work} (on the tensor dispatcher) and replies with its result; a failure is answered by
    * crashing this worker (see the class comment), which answers every request in flight with an error.
    */
-  private <T> void run(Supplier<T> work, java.util.function.Consumer<T> reply,
+  private <T> void run(Supplier<CompletableFuture<T>> work, java.util.function.Consumer<T> reply,
       java.util.function.Consumer<String> refuse) {
     long ticket = tickets++;
     inFlight.put(ticket, () -> refuse.accept("policy worker " + getContext().getSelf().path().name() + " restarted"));
-    CompletableFuture<T> future = CompletableFuture.supplyAsync(work, tensors).handle((result, error) -> {
+    CompletableFuture<T> started;
+    try {
+      started = work.get();
+    } catch (RuntimeException e) {
+      started = CompletableFuture.failedFuture(e);
+    }
+    CompletableFuture<T> future = started.handle((result, error) -> {
       Throwable cause = unwrap(error);
       if (cause instanceof IllegalArgumentException) {
         refuse.accept(cause.getMessage()); // a bad request (an unknown adapter, an empty prompt) is not a crash

@@ -28,6 +28,10 @@ import dev.troupe.protocol.RolloutBatch;
 import dev.troupe.protocol.SamplingParams;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.pekko.actor.testkit.typed.javadsl.ActorTestKit;
 import org.apache.pekko.actor.testkit.typed.javadsl.TestProbe;
@@ -215,6 +219,77 @@ class PolicyWorkerTest {
           RolloutBatch.class);
       assertEquals(clean, reissued);
       assertEquals(2, calls.get());
+    }
+  }
+
+  @Test
+  void aMergingWorkerAnswersRequestsOfTwoLoopsSentTogetherEachWithItsOwnRollouts() {
+    try (PolicyService merging = new PolicyService(model, null, "policy-test", "", 3,
+        PolicyService.Batching.MERGE_WAITING);
+        PolicyService alone = new PolicyService(model, null, "policy-test", "", 3)) {
+      AdapterVersion v1 = version(1, 0.5f);
+      merging.load(v1);
+      alone.load(v1);
+      // The first batch starts only once both requests were handed over: they surely share it.
+      CountDownLatch submitted = new CountDownLatch(2);
+      PolicyBackend together = new PolicyBackend() {
+        @Override
+        public RolloutBatch generate(GenerateRequest request) {
+          return merging.generate(request);
+        }
+
+        @Override
+        public CompletableFuture<RolloutBatch> generateAsync(GenerateRequest request,
+            Executor executor) {
+          Executor gated = task -> executor.execute(() -> {
+            try {
+              submitted.await(30, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+            task.run();
+          });
+          CompletableFuture<RolloutBatch> result = merging.generateAsync(request, gated);
+          submitted.countDown();
+          return result;
+        }
+
+        @Override
+        public LogProbsBatch logProbs(LogProbsRequest request) {
+          return merging.logProbs(request);
+        }
+
+        @Override
+        public void load(AdapterVersion version) {
+          merging.load(version);
+        }
+      };
+      ActorRef<PolicyWorker.Command> worker = kit.spawn(PolicyWorker.create(together));
+      GenerateRequest rlhf = request("rlhf/batch-1", 1);
+      GenerateRequest reference = request("reference/batch-1", 0).toBuilder().setAdapter("").build();
+      TestProbe<RolloutBatch> first = kit.createTestProbe(RolloutBatch.class);
+      TestProbe<RolloutBatch> second = kit.createTestProbe(RolloutBatch.class);
+      worker.tell(new PolicyWorker.Generate(rlhf, first.ref()));
+      worker.tell(new PolicyWorker.Generate(reference, second.ref()));
+      RolloutBatch gotRlhf = first.receiveMessage(WAIT);
+      RolloutBatch gotReference = second.receiveMessage(WAIT);
+      assertEquals(1, merging.batchesGenerated(), "the two requests shared one batch");
+      assertEquals(2, merging.requestsGenerated());
+      RolloutBatch wantRlhf = alone.generate(rlhf);
+      RolloutBatch wantReference = alone.generate(reference);
+      assertFalse(wantRlhf.getRolloutsList().stream().map(Rollout::getResponseTokenIdsList).toList().equals(
+          wantReference.getRolloutsList().stream().map(Rollout::getResponseTokenIdsList).toList()),
+          "the adapter must change the tokens, or a mix-up would pass unnoticed");
+      for (RolloutBatch[] pair : new RolloutBatch[][] {{wantRlhf, gotRlhf}, {wantReference, gotReference}}) {
+        assertEquals(pair[0].getRolloutsCount(), pair[1].getRolloutsCount());
+        for (int i = 0; i < pair[0].getRolloutsCount(); i++) {
+          Rollout want = pair[0].getRollouts(i);
+          Rollout got = pair[1].getRollouts(i);
+          assertEquals(want.getId(), got.getId());
+          assertEquals(want.getAdapterVersion(), got.getAdapterVersion());
+          assertEquals(want.getResponseTokenIdsList(), got.getResponseTokenIdsList(), want.getId());
+        }
+      }
     }
   }
 }

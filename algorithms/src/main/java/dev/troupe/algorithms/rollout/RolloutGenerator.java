@@ -1,6 +1,7 @@
 package dev.troupe.algorithms.rollout;
 
 import dev.troupe.model.generate.Generation;
+import dev.troupe.model.generate.GenerationRow;
 import dev.troupe.model.generate.Generator;
 import dev.troupe.model.generate.SamplingParams;
 import dev.troupe.model.lora.Adapter;
@@ -34,13 +35,33 @@ public final class RolloutGenerator {
   /**
    * The request's samples with {@code adapter} (null: the base) at {@code version}: prompt i's
    * {@code samples_per_prompt} rollouts are consecutive and share the group id
-   * {@code <request id>/<i>}; rollout ids are {@code <idPrefix><request id>/<row>}.
+   * {@code <request id>/<i>}; rollout ids are {@code <idPrefix><request id>/<row>}. Row r samples from
+   * the stream of (seed, r), so the rollouts do not depend on how rows are cut into chunks or batched
+   * with other requests.
    */
   public List<Rollout> generate(GenerateRequest request, Adapter adapter, long version, String idPrefix) {
+    List<GenerationRow> rows = rows(request, adapter);
+    List<Generation> generations = new ArrayList<>(rows.size());
+    for (int from = 0; from < rows.size(); from += CHUNK_ROWS) {
+      generations.addAll(generator.generateRows(rows.subList(from, Math.min(rows.size(), from + CHUNK_ROWS))));
+    }
+    return rollouts(request, generations, version, idPrefix, worker);
+  }
+
+  /**
+   * The generation rows of a request: each prompt {@code samples_per_prompt} times, row r with
+   * {@code adapter} (null: the base) and stream index r. Throws naming the request for a prompt
+   * without tokens or sampling parameters out of range.
+   */
+  public static List<GenerationRow> rows(GenerateRequest request, Adapter adapter) {
     int perPrompt = Math.max(1, request.getSamplesPerPrompt());
-    SamplingParams sampling = sampling(request.getSampling());
-    List<long[]> rows = new ArrayList<>();
-    List<Prompt> rowPrompts = new ArrayList<>();
+    SamplingParams sampling;
+    try {
+      sampling = sampling(request.getSampling());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("request " + request.getRequestId() + ": " + e.getMessage(), e);
+    }
+    List<GenerationRow> rows = new ArrayList<>();
     for (Prompt p : request.getPromptsList()) {
       if (p.getTokenIdsCount() == 0) {
         throw new IllegalArgumentException("prompt " + p.getId() + " of request " + request.getRequestId()
@@ -48,22 +69,27 @@ public final class RolloutGenerator {
       }
       long[] ids = p.getTokenIdsList().stream().mapToLong(Long::longValue).toArray();
       for (int s = 0; s < perPrompt; s++) {
-        rows.add(ids);
-        rowPrompts.add(p);
+        rows.add(new GenerationRow(ids, adapter, sampling, rows.size()));
       }
     }
-    List<Generation> generations = new ArrayList<>(rows.size());
-    for (int from = 0; from < rows.size(); from += CHUNK_ROWS) {
-      generations.addAll(generator.generateIds(rows.subList(from, Math.min(rows.size(), from + CHUNK_ROWS)),
-          adapter, sampling.withSeed(sampling.seed() + from)));
-    }
-    List<Rollout> out = new ArrayList<>(rows.size());
-    for (int row = 0; row < rows.size(); row++) {
+    return rows;
+  }
+
+  /**
+   * The rollouts of a request from its rows' generations (in row order), recording {@code version}
+   * of the request's adapter and {@code worker} as the sampler.
+   */
+  public static List<Rollout> rollouts(GenerateRequest request, List<Generation> generations, long version,
+      String idPrefix, String worker) {
+    int perPrompt = Math.max(1, request.getSamplesPerPrompt());
+    double temperature = request.getSampling().getTemperature();
+    List<Rollout> out = new ArrayList<>(generations.size());
+    for (int row = 0; row < generations.size(); row++) {
       Generation g = generations.get(row);
       Rollout.Builder r = Rollout.newBuilder()
           .setId(idPrefix + request.getRequestId() + "/" + row)
-          .setPrompt(rowPrompts.get(row))
-          .setTemperature(sampling.temperature())
+          .setPrompt(request.getPrompts(row / perPrompt))
+          .setTemperature(temperature)
           .setAdapter(request.getAdapter())
           .setAdapterVersion(version)
           .setGroupId(request.getRequestId() + "/" + row / perPrompt)

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.lora.Adapter;
+import dev.troupe.model.lora.RowAdapters;
 import dev.troupe.model.transformer.Batch;
 import dev.troupe.model.transformer.CausalLm;
 import java.util.ArrayList;
@@ -38,6 +39,24 @@ public final class LogProbs {
   /** Scores each response after its prompt, without gradients; one float per response token. */
   public static List<float[]> score(CausalLm model, List<long[]> prompts, List<long[]> responses,
       Adapter adapter, double temperature) {
+    return score(model, prompts, responses, manager -> RowAdapters.all(adapter), temperature);
+  }
+
+  /**
+   * As {@link #score(CausalLm, List, List, Adapter, double)} with row i through {@code adapters.get(i)}
+   * (null: the base), all rows in one forward pass.
+   */
+  public static List<float[]> scorePerRow(CausalLm model, List<long[]> prompts, List<long[]> responses,
+      List<Adapter> adapters, double temperature) {
+    if (adapters.size() != prompts.size()) {
+      throw new IllegalArgumentException(prompts.size() + " prompts but " + adapters.size() + " adapters");
+    }
+    return score(model, prompts, responses,
+        manager -> RowAdapters.of(adapters, Generator.DEFAULT_STRATEGY, manager), temperature);
+  }
+
+  private static List<float[]> score(CausalLm model, List<long[]> prompts, List<long[]> responses,
+      java.util.function.Function<NDManager, RowAdapters> adapters, double temperature) {
     if (prompts.size() != responses.size()) {
       throw new IllegalArgumentException(prompts.size() + " prompts but " + responses.size() + " responses");
     }
@@ -51,9 +70,10 @@ public final class LogProbs {
       length = Math.max(length, row.length);
     }
     List<float[]> out = new ArrayList<>();
-    try (GradMode ignored = GradMode.disabled(); NDManager step = model.manager().newSubManager()) {
+    try (GradMode ignored = GradMode.disabled(); NDManager step = model.manager().newSubManager();
+        RowAdapters perRow = adapters.apply(step)) {
       Batch padded = Batch.leftPadded(step, joined);
-      NDArray logits = model.forward(padded.ids(), padded.mask(), adapter, false);
+      NDArray logits = model.forwardPerRow(padded.ids(), padded.mask(), perRow, false);
       // logits at position i predict token i + 1.
       NDArray predicted = ofTargets(logits.get(new NDIndex(":, :-1, :")),
           padded.ids().get(new NDIndex(":, 1:")), temperature);

@@ -43,6 +43,12 @@ public final class AdaptedLinear implements AutoCloseable {
     return bias == null ? y : y.addi(bias);
   }
 
+  /** y = x·Wᵀ (+ each row's adapter update) + b, the base product computed once for every row. */
+  public NDArray forward(NDArray x, RowAdapters adapters, boolean training) {
+    NDArray y = adapters.adapt(path, x, weight.apply(x), weight, training);
+    return bias == null ? y : y.addi(bias);
+  }
+
   /** Adds (sign +1) or removes (sign -1) an adapter's update into the dense base weight, in place. */
   void mergeInPlace(LoraLayer lora, int sign) {
     if (!(weight instanceof DenseWeight dense)) {

@@ -85,8 +85,16 @@ public final class LoraLayer {
     return baseOut.add(update).mul(scale);
   }
 
+  /**
+   * The low-rank update alone, s·(x·Aᵀ)·Bᵀ, without dropout: for a batch whose rows run through
+   * different adapters, each slice of rows gets its own adapter's update.
+   */
+  NDArray update(NDArray x) {
+    return Ops.muli(Ops.linear(Ops.linear(x, a, null), b, null), scaling);
+  }
+
   /** m / ‖W + s·BA‖ per output row, with no gradient through the norm (only through m). */
-  private NDArray magnitudeScale(FrozenWeight base, NDManager manager) {
+  NDArray magnitudeScale(FrozenWeight base, NDManager manager) {
     NDArray bDetached = b.stopGradient();
     bDetached.attach(manager);
     NDArray aDetached = a.stopGradient();

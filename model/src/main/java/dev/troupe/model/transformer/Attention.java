@@ -42,14 +42,14 @@ final class Attention implements AutoCloseable {
     NDArray key;
     NDArray value;
     if (qkv != null) {
-      NDList parts = qkv.forward(x, pass.adapter(), pass.training()).split(3, 2);
+      NDList parts = qkv.forward(x, pass.adapters(), pass.training()).split(3, 2);
       query = parts.get(0);
       key = parts.get(1);
       value = parts.get(2);
     } else {
-      query = q.forward(x, pass.adapter(), pass.training());
-      key = k.forward(x, pass.adapter(), pass.training());
-      value = v.forward(x, pass.adapter(), pass.training());
+      query = q.forward(x, pass.adapters(), pass.training());
+      key = k.forward(x, pass.adapters(), pass.training());
+      value = v.forward(x, pass.adapters(), pass.training());
     }
     query = query.reshape(b, t, heads, hd).transpose(0, 2, 1, 3);
     key = key.reshape(b, t, kvHeads, hd).transpose(0, 2, 1, 3);
@@ -74,7 +74,7 @@ final class Attention implements AutoCloseable {
         .reshape(b, heads, t, hd)
         .transpose(0, 2, 1, 3)
         .reshape(new Shape(b, t, (long) heads * hd));
-    return o.forward(context, pass.adapter(), pass.training());
+    return o.forward(context, pass.adapters(), pass.training());
   }
 
   void forEachLinear(java.util.function.Consumer<AdaptedLinear> action) {

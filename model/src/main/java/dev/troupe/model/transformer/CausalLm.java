@@ -12,6 +12,7 @@ import dev.troupe.model.config.ModelConfig;
 import dev.troupe.model.lora.AdaptedLinear;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.lora.LoraConfig;
+import dev.troupe.model.lora.RowAdapters;
 import dev.troupe.model.quant.DenseWeight;
 import dev.troupe.model.quant.FrozenWeight;
 import dev.troupe.model.quant.Quantization;
@@ -188,12 +189,23 @@ public final class CausalLm implements AutoCloseable {
    * attends to everything cached before. Results and intermediates belong to ids' manager.
    */
   public NDArray hidden(NDArray ids, NDArray mask, KvCache cache, Adapter adapter, boolean training) {
-    if (adapter != null && mergedAdapter != null) {
+    return hiddenPerRow(ids, mask, cache, RowAdapters.all(adapter), training);
+  }
+
+  /**
+   * As {@link #hidden(NDArray, NDArray, KvCache, Adapter, boolean)} with each row through its own
+   * adapter: the base runs once for the whole batch, each row adds its adapter's update.
+   */
+  public NDArray hiddenPerRow(NDArray ids, NDArray mask, KvCache cache, RowAdapters adapters, boolean training) {
+    if (adapters.anyAdapter() && mergedAdapter != null) {
       throw new IllegalStateException("adapter '" + mergedAdapter
           + "' is merged into the base; unmerge it before serving adapters");
     }
     NDManager step = ids.getManager();
     long b = ids.getShape().get(0);
+    if (adapters.rows() >= 0 && adapters.rows() != b) {
+      throw new IllegalArgumentException("adapters are given for " + adapters.rows() + " rows but the batch has " + b);
+    }
     int t = Math.toIntExact(ids.getShape().get(1));
     int past = cache == null ? 0 : cache.length();
     if (past + t > config.maxPositions()) {
@@ -215,7 +227,7 @@ public final class CausalLm implements AutoCloseable {
       x = x.addi(Ops.embedding(positions, positionEmbedding));
     }
     NDList ropeTables = rope == null ? null : rope.tables(positions);
-    Pass pass = new Pass(step, adapter, training, rope, ropeTables, attentionBias(valid, past, t, step), cache, past);
+    Pass pass = new Pass(step, adapters, training, rope, ropeTables, attentionBias(valid, past, t, step), cache, past);
     for (Block block : blocks) {
       x = block.forward(x, pass);
     }
@@ -233,6 +245,11 @@ public final class CausalLm implements AutoCloseable {
   /** Logits [B, T, vocab] of a whole batch (no cache): the plain forward pass. */
   public NDArray forward(NDArray ids, NDArray mask, Adapter adapter, boolean training) {
     return logits(hidden(ids, mask, null, adapter, training));
+  }
+
+  /** Logits [B, T, vocab] of a whole batch whose rows run through their own adapters. */
+  public NDArray forwardPerRow(NDArray ids, NDArray mask, RowAdapters adapters, boolean training) {
+    return logits(hiddenPerRow(ids, mask, null, adapters, training));
   }
 
   /**

@@ -20,13 +20,13 @@ final class Mlp implements AutoCloseable {
   NDArray forward(NDArray x, Pass pass) {
     NDArray hidden;
     if (gate != null) {
-      NDArray g = gate.forward(x, pass.adapter(), pass.training());
+      NDArray g = gate.forward(x, pass.adapters(), pass.training());
       NDArray silu = g.mul(g.getNDArrayInternal().sigmoid());
-      hidden = silu.muli(up.forward(x, pass.adapter(), pass.training()));
+      hidden = silu.muli(up.forward(x, pass.adapters(), pass.training()));
     } else {
-      hidden = geluTanh(up.forward(x, pass.adapter(), pass.training()));
+      hidden = geluTanh(up.forward(x, pass.adapters(), pass.training()));
     }
-    return down.forward(hidden, pass.adapter(), pass.training());
+    return down.forward(hidden, pass.adapters(), pass.training());
   }
 
   /** GPT-2's gelu_new: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))). */
