@@ -45,20 +45,11 @@ class QloraTrainingTest {
 
   @TempDir Path dir;
 
-  /**
-   * A random tiny Llama saved as an HF folder, its weights scaled from N(0, 0.02) to N(0, 0.5): at
-   * 0.02 the frozen head and norms cap any logit near 1, so no adapter could make a confident
-   * prediction; real bases have this spread.
-   */
+  /** A random tiny Llama with a real base's weight spread (see Fixtures.spreadWeights), saved as an HF folder. */
   Path spreadBase(NDManager root) throws IOException {
     Path folder = dir.resolve("base");
-    try (CausalLm model = CausalLm.random(Fixtures.tinyLlama(40), 3, root);
-        NDManager scratch = root.newSubManager()) {
-      model.stateDict(scratch).forEach((name, weight) -> {
-        if (!name.contains("norm")) {
-          weight.muli(25);
-        }
-      });
+    try (CausalLm model = CausalLm.random(Fixtures.tinyLlama(40), 3, root)) {
+      Fixtures.spreadWeights(model);
       HfModel.save(model, folder);
     }
     return folder;
