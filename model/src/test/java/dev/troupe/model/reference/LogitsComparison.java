@@ -24,7 +24,7 @@ public final class LogitsComparison {
 
   private LogitsComparison() {}
 
-  /** {@code count} rows of random ids below {@code vocab}, of the given lengths. */
+  /** Rows of random ids below {@code vocab}, one of each given length, reproducible from {@code seed}. */
   public static List<long[]> rows(int vocab, long seed, int... lengths) {
     SplittableRandom random = new SplittableRandom(seed);
     return java.util.Arrays.stream(lengths)
