@@ -8,10 +8,14 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * Real data and tokenizer files from the shared fixtures folder named by {@code TROUPE_FIXTURES}.
- * Unset: the test is skipped with a message. Set but a file is missing: the test fails.
+ * Unset: the test is skipped with a message. Set but a file is missing: the test fails. A relative
+ * folder is taken from the repository root, as the README's {@code TROUPE_FIXTURES=../shared ./mvnw
+ * verify} means it, not from the module folder Surefire runs the tests in.
  */
 public final class Fixtures {
   public static final String ENV = "TROUPE_FIXTURES";
+  /** Set by the parent pom's Surefire configuration to the reactor's root folder. */
+  static final String ROOT_PROPERTY = "troupe.repository.root";
 
   private Fixtures() {}
 
@@ -21,10 +25,39 @@ public final class Fixtures {
     Assumptions.assumeTrue(
         root != null && !root.isBlank(),
         ENV + " is not set: skipping a test that needs the shared fixture " + relative);
-    Path file = Path.of(root).resolve(relative);
+    Path file = folder(root, repositoryRoot()).resolve(relative);
     if (!Files.isRegularFile(file)) {
       fail(ENV + "=" + root + " but the fixture " + file + " is missing");
     }
     return file;
+  }
+
+  /** The fixtures folder for the variable's value: an absolute path as it is, a relative one below {@code repositoryRoot}. */
+  static Path folder(String value, Path repositoryRoot) {
+    Path path = Path.of(value);
+    return path.isAbsolute() ? path : repositoryRoot.resolve(path).normalize();
+  }
+
+  /**
+   * The folder holding the parent pom: from the build when Maven runs the tests, otherwise (an IDE)
+   * the nearest folder up from the working directory holding {@code .git}, else the top-most one
+   * holding a pom.xml.
+   */
+  static Path repositoryRoot() {
+    String fromBuild = System.getProperty(ROOT_PROPERTY);
+    if (fromBuild != null && !fromBuild.isBlank()) {
+      return Path.of(fromBuild).toAbsolutePath();
+    }
+    Path start = Path.of("").toAbsolutePath();
+    Path topPom = null;
+    for (Path dir = start; dir != null; dir = dir.getParent()) {
+      if (Files.exists(dir.resolve(".git"))) {
+        return dir;
+      }
+      if (Files.isRegularFile(dir.resolve("pom.xml"))) {
+        topPom = dir;
+      }
+    }
+    return topPom != null ? topPom : start;
   }
 }

@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.troupe.algorithms.SharedFixtures;
 import dev.troupe.model.tokenizer.PromptFormat;
 import dev.troupe.model.tokenizer.PromptFormat.Message;
 import java.io.ByteArrayOutputStream;
@@ -21,7 +22,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Stream;
 import java.util.zip.GZIPOutputStream;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -280,7 +280,7 @@ class DatasetsTest {
 
   @Test
   void everyHhHarmlessTestRowSplitsIntoPromptAndReplies() throws IOException {
-    Path file = fixture(HH_FIXTURE);
+    Path file = SharedFixtures.require(HH_FIXTURE);
     Loaded<PreferencePair> loaded = Datasets.hhRlhf(file);
     List<PreferencePair> pairs = loaded.rows();
     assertEquals(2312, pairs.size());
@@ -338,14 +338,5 @@ class DatasetsTest {
     ArrayNode list = json.createArrayNode();
     messages.forEach(m -> list.addObject().put("role", m.role()).put("content", m.content()));
     return list;
-  }
-
-  /** A file below $TROUPE_FIXTURES; the test is skipped when that is unset and fails when the file is missing. */
-  private static Path fixture(String relative) {
-    String root = System.getenv("TROUPE_FIXTURES");
-    Assumptions.assumeTrue(root != null && !root.isBlank(), "TROUPE_FIXTURES is not set: skipping " + relative);
-    Path file = Path.of(root).resolve(relative);
-    assertTrue(Files.isRegularFile(file), "TROUPE_FIXTURES=" + root + " but " + file + " is missing");
-    return file;
   }
 }

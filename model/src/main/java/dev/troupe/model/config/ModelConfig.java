@@ -16,7 +16,7 @@ import java.util.List;
  *
  * @param modelType HF's model_type: llama, mistral, qwen2 or gpt2
  * @param numKvHeads key/value heads; fewer than {@code numHeads} means grouped-query attention
- * @param ropeScalingFactor linear RoPE scaling (positions divided by it); 1 when absent
+ * @param ropeScaling rope_scaling (linear or llama3); {@link RopeScaling#NONE} when absent
  * @param qkvBias q/k/v projections carry a bias (Qwen2, Llama's attention_bias, GPT-2)
  * @param outputBias o-projection and MLP carry biases (Llama's attention_bias / mlp_bias, GPT-2)
  */
@@ -32,7 +32,7 @@ public record ModelConfig(
     int maxPositions,
     double normEps,
     double ropeTheta,
-    double ropeScalingFactor,
+    RopeScaling ropeScaling,
     boolean tieWordEmbeddings,
     boolean qkvBias,
     boolean outputBias,
@@ -62,36 +62,41 @@ public record ModelConfig(
   public static ModelConfig llama(
       int vocab, int hidden, int layers, int heads, int kvHeads, int intermediate, int maxPositions) {
     return new ModelConfig(Architecture.LLAMA, "llama", vocab, hidden, layers, heads, kvHeads,
-        intermediate, maxPositions, 1e-5, 10000.0, 1.0, false, false, false, false, List.of(), null);
+        intermediate, maxPositions, 1e-5, 10000.0, RopeScaling.NONE, false, false, false, false, List.of(), null);
   }
 
   /** A GPT-2 config for tests. */
   public static ModelConfig gpt2(int vocab, int hidden, int layers, int heads, int maxPositions) {
     return new ModelConfig(Architecture.GPT2, "gpt2", vocab, hidden, layers, heads, heads,
-        4 * hidden, maxPositions, 1e-5, 0, 1.0, true, true, true, true, List.of(), null);
+        4 * hidden, maxPositions, 1e-5, 0, RopeScaling.NONE, true, true, true, true, List.of(), null);
   }
 
   public ModelConfig withTiedEmbeddings(boolean tied) {
     return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numLayers, numHeads,
-        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, ropeScalingFactor, tied,
+        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, ropeScaling, tied,
         qkvBias, outputBias, mlpBias, eosTokenIds, bosTokenId);
   }
 
   public ModelConfig withQkvBias(boolean bias) {
     return new ModelConfig(architecture, bias ? "qwen2" : modelType, vocabSize, hiddenSize,
         numLayers, numHeads, numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta,
-        ropeScalingFactor, tieWordEmbeddings, bias, outputBias, mlpBias, eosTokenIds, bosTokenId);
+        ropeScaling, tieWordEmbeddings, bias, outputBias, mlpBias, eosTokenIds, bosTokenId);
   }
 
+  /** Linear rope scaling by {@code factor}. */
   public ModelConfig withRopeScaling(double factor) {
+    return withRopeScaling(RopeScaling.linear(factor));
+  }
+
+  public ModelConfig withRopeScaling(RopeScaling scaling) {
     return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numLayers, numHeads,
-        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, factor, tieWordEmbeddings,
+        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, scaling, tieWordEmbeddings,
         qkvBias, outputBias, mlpBias, eosTokenIds, bosTokenId);
   }
 
   public ModelConfig withEos(List<Long> eos) {
     return new ModelConfig(architecture, modelType, vocabSize, hiddenSize, numLayers, numHeads,
-        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, ropeScalingFactor,
+        numKvHeads, intermediateSize, maxPositions, normEps, ropeTheta, ropeScaling,
         tieWordEmbeddings, qkvBias, outputBias, mlpBias, eos, bosTokenId);
   }
 
@@ -141,7 +146,7 @@ public record ModelConfig(
     int inner = f.root.hasNonNull("n_inner") ? f.integer("n_inner") : 4 * hidden;
     return new ModelConfig(Architecture.GPT2, "gpt2", f.integer("vocab_size"), hidden,
         f.integer("n_layer"), f.integer("n_head"), f.integer("n_head"), inner,
-        f.integer("n_positions"), f.number("layer_norm_epsilon", 1e-5), 0, 1.0,
+        f.integer("n_positions"), f.number("layer_norm_epsilon", 1e-5), 0, RopeScaling.NONE,
         f.bool("tie_word_embeddings", true), true, true, true, f.tokenIds("eos_token_id"),
         f.optionalLong("bos_token_id"));
   }
@@ -179,8 +184,12 @@ public record ModelConfig(
       o.put("max_position_embeddings", maxPositions);
       o.put("rms_norm_eps", normEps);
       o.put("rope_theta", ropeTheta);
-      if (ropeScalingFactor != 1.0) {
-        o.putObject("rope_scaling").put("rope_type", "linear").put("type", "linear").put("factor", ropeScalingFactor);
+      if (ropeScaling.type().equals("linear")) {
+        o.putObject("rope_scaling").put("rope_type", "linear").put("type", "linear").put("factor", ropeScaling.factor());
+      } else if (ropeScaling.type().equals("llama3")) {
+        o.putObject("rope_scaling").put("rope_type", "llama3").put("factor", ropeScaling.factor())
+            .put("low_freq_factor", ropeScaling.lowFreqFactor()).put("high_freq_factor", ropeScaling.highFreqFactor())
+            .put("original_max_position_embeddings", ropeScaling.originalMaxPositions());
       }
       o.put("hidden_act", "silu");
       o.put("tie_word_embeddings", tieWordEmbeddings);
@@ -292,19 +301,36 @@ public record ModelConfig(
       return ids;
     }
 
-    double ropeScaling() throws ModelFormatException {
+    RopeScaling ropeScaling() throws ModelFormatException {
       if (!has("rope_scaling")) {
-        return 1.0;
+        return RopeScaling.NONE;
       }
       JsonNode s = root.get("rope_scaling");
       String type = s.hasNonNull("rope_type") ? s.get("rope_type").asText() : s.path("type").asText("");
-      if (!type.equals("linear")) {
-        throw error("rope_scaling type '" + type + "' is not supported (linear)");
+      if (type.equals("default")) {
+        return RopeScaling.NONE;
       }
-      if (!s.path("factor").isNumber() || s.get("factor").asDouble() <= 0) {
-        throw error("rope_scaling.factor must be a positive number, got " + s.get("factor"));
+      if (!type.equals("linear") && !type.equals("llama3")) {
+        throw error("rope_scaling type '" + type + "' is not supported (linear, llama3)");
       }
-      return s.get("factor").asDouble();
+      double factor = positive(s, "factor");
+      if (type.equals("linear")) {
+        return RopeScaling.linear(factor);
+      }
+      double low = positive(s, "low_freq_factor");
+      double high = positive(s, "high_freq_factor");
+      if (high <= low) {
+        throw error("rope_scaling.high_freq_factor " + high + " must exceed low_freq_factor " + low);
+      }
+      return RopeScaling.llama3(factor, low, high, (int) positive(s, "original_max_position_embeddings"));
+    }
+
+    private double positive(JsonNode scaling, String field) throws ModelFormatException {
+      JsonNode n = scaling.get(field);
+      if (n == null || !n.isNumber() || n.asDouble() <= 0) {
+        throw error("rope_scaling." + field + " must be a positive number, got " + n);
+      }
+      return n.asDouble();
     }
   }
 }

@@ -70,7 +70,8 @@ public final class CausalLm implements AutoCloseable {
       lmHead = source.take(WeightNames.lmHead(), new Shape(config.vocabSize(), hidden), Init.NORMAL, false);
     }
     rope = arch == Architecture.LLAMA
-        ? new Rope(config.headDim(), config.maxPositions(), config.ropeTheta(), config.ropeScalingFactor(), manager)
+        ? new Rope(config.headDim(), config.maxPositions(),
+            config.ropeScaling().inverseFrequencies(config.headDim(), config.ropeTheta()), manager)
         : null;
     source.finish();
   }

@@ -10,21 +10,21 @@ import dev.troupe.model.autograd.Ops;
 
 /**
  * Rotary position embedding (Su et al. 2021) in Hugging Face's "rotate half" layout: the two
- * halves of each head are a pair, not interleaved neighbours; linear scaling divides positions.
+ * halves of each head are a pair, not interleaved neighbours; rope_scaling arrives in the frequencies.
  */
 final class Rope {
   private final NDArray cos; // [maxPositions, headDim]
   private final NDArray sin;
   private final int half;
 
-  Rope(int headDim, int maxPositions, double theta, double scaling, NDManager manager) {
+  /** Tables for positions below {@code maxPositions}, one inverse frequency per rotary pair (rope_scaling applied). */
+  Rope(int headDim, int maxPositions, double[] inverseFrequencies, NDManager manager) {
     half = headDim / 2;
     float[] cosValues = new float[maxPositions * headDim];
     float[] sinValues = new float[maxPositions * headDim];
     for (int p = 0; p < maxPositions; p++) {
       for (int i = 0; i < half; i++) {
-        double invFreq = 1.0 / Math.pow(theta, (2.0 * i) / headDim);
-        double angle = (p / scaling) * invFreq;
+        double angle = p * inverseFrequencies[i];
         // HF concatenates the frequencies twice: [f0..f(h-1), f0..f(h-1)].
         cosValues[p * headDim + i] = (float) Math.cos(angle);
         cosValues[p * headDim + i + half] = (float) Math.cos(angle);

@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDManager;
 import dev.troupe.model.ModelFormatException;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.config.ModelConfig;
+import dev.troupe.model.config.RopeScaling;
 import dev.troupe.model.safetensors.SafeTensors;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.model.transformer.TinyModels;
@@ -29,12 +30,13 @@ class HfModelTest {
     return switch (family) {
       case "llama" -> TinyModels.llama();
       case "qwen2" -> TinyModels.llama().withQkvBias(true).withTiedEmbeddings(true).withRopeScaling(2.0);
+      case "llama3" -> TinyModels.llama().withRopeScaling(RopeScaling.llama3(8, 1, 4, 256));
       default -> TinyModels.gpt2();
     };
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"llama", "qwen2", "gpt2"})
+  @ValueSource(strings = {"llama", "qwen2", "llama3", "gpt2"})
   void saveThenLoadReproducesTheLogitsExactly(String family) throws IOException {
     try (NDManager root = NDManager.newBaseManager();
         GradMode ignored = GradMode.disabled();
@@ -126,6 +128,31 @@ class HfModelTest {
     ModelFormatException noFolder = assertThrows(ModelFormatException.class,
         () -> HfModel.load(dir.resolve("nowhere"), HfModel.LoadOptions.defaults(), null));
     assertTrue(noFolder.getMessage().contains("nowhere"), noFolder.getMessage());
+  }
+
+  @Test
+  void ropeScalingThatCannotBeHonouredNamesTheFileAndTheField() throws IOException {
+    Path config = dir.resolve("config.json");
+    String llama = "{\"model_type\": \"llama\", \"hidden_size\": 8, \"num_attention_heads\": 2, \"vocab_size\": 10,"
+        + " \"num_hidden_layers\": 1, \"max_position_embeddings\": 16, \"intermediate_size\": 16, \"rope_scaling\": ";
+    Files.writeString(config, llama + "{\"rope_type\": \"yarn\", \"factor\": 4}}");
+    ModelFormatException yarn = assertThrows(ModelFormatException.class, () -> ModelConfig.read(config));
+    assertTrue(yarn.getMessage().contains(config.toString()) && yarn.getMessage().contains("rope_scaling type 'yarn'")
+        && yarn.getMessage().contains("linear, llama3"), yarn.getMessage());
+
+    Files.writeString(config, llama + "{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1,"
+        + " \"original_max_position_embeddings\": 8192}}");
+    ModelFormatException missing = assertThrows(ModelFormatException.class, () -> ModelConfig.read(config));
+    assertTrue(missing.getMessage().contains("rope_scaling.high_freq_factor must be a positive number"), missing.getMessage());
+
+    Files.writeString(config, llama + "{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 4,"
+        + " \"high_freq_factor\": 1, \"original_max_position_embeddings\": 8192}}");
+    ModelFormatException swapped = assertThrows(ModelFormatException.class, () -> ModelConfig.read(config));
+    assertTrue(swapped.getMessage().contains("high_freq_factor 1.0 must exceed low_freq_factor 4.0"), swapped.getMessage());
+
+    Files.writeString(config, llama + "{\"rope_type\": \"llama3\", \"factor\": 8, \"low_freq_factor\": 1,"
+        + " \"high_freq_factor\": 4, \"original_max_position_embeddings\": 8192}}");
+    assertEquals(RopeScaling.llama3(8, 1, 4, 8192), ModelConfig.read(config).ropeScaling());
   }
 
   @Test
