@@ -6,9 +6,12 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.optim.AdamW;
-import dev.troupe.algorithms.optim.AdamW.AdamWConfig;
 import dev.troupe.algorithms.optim.LrSchedule;
 import dev.troupe.algorithms.optim.MicroBatches;
+import dev.troupe.algorithms.optim.OptimizerSettings;
+import dev.troupe.algorithms.trainer.StateTensors;
+import dev.troupe.algorithms.trainer.Trainer;
+import dev.troupe.protocol.TrainerState;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.transformer.Batch;
@@ -27,7 +30,7 @@ import java.util.SplittableRandom;
  * Not thread-safe: one learner thread drives it.
  */
 @SuppressWarnings("try") // GradMode scopes are opened for their effect and never referenced
-public final class RewardTrainer implements AutoCloseable {
+public final class RewardTrainer implements Trainer {
 
   /** What the optimizer updates besides the head. */
   public enum Trainable {
@@ -45,11 +48,9 @@ public final class RewardTrainer implements AutoCloseable {
    * @param epochs passes over the pairs {@link #train} makes (InstructGPT and Llama 2: 1, to avoid
    *     over-fitting the reward model)
    * @param batchSize pairs per optimizer step
-   * @param gradientAccumulationSteps micro-batches each step's pairs are split into, one forward and
-   *     backward each (2·batchSize / gradientAccumulationSteps sequences at a time); the gradient is that of
-   *     the whole batch's mean loss either way
-   * @param schedule learning rate per step; null = the optimizer config's constant lr
-   * @param maxGradNorm clip the global gradient norm to this; 0 = no clipping
+   * @param optim AdamW's rate (or schedule per step), decay and clipping, as every trainer takes them; its
+   *     gradientAccumulationSteps splits each step's pairs into that many micro-batches, one forward and
+   *     backward each (2·batchSize / steps sequences at a time), the gradient that of the whole batch's mean loss
    * @param centerRewardsCoefficient λ of the centring term λ·mean((r_c + r_r)²) (see
    *     {@link BradleyTerryLoss#compute(NDArray, NDArray, NDArray, NDArray, double)}); 0.01 for an
    *     ensemble whose spread should mean something, 0 = plain BT
@@ -57,19 +58,14 @@ public final class RewardTrainer implements AutoCloseable {
    *     {@link #bootstrapWeight}); ignored with a single head
    * @param seed the shuffling of pairs between epochs and the bootstrap draws
    */
-  public record Config(Trainable trainable, int epochs, int batchSize, int gradientAccumulationSteps,
-      AdamWConfig optimizer, LrSchedule schedule, double maxGradNorm, double centerRewardsCoefficient,
-      boolean bootstrap, long seed) {
+  public record Config(Trainable trainable, int epochs, int batchSize, OptimizerSettings optim,
+      double centerRewardsCoefficient, boolean bootstrap, long seed) {
     public Config {
-      if (trainable == null || optimizer == null) {
-        throw new IllegalArgumentException("trainable and optimizer are required");
+      if (trainable == null || optim == null) {
+        throw new IllegalArgumentException("trainable and optim are required");
       }
-      if (epochs < 1 || batchSize < 1 || gradientAccumulationSteps < 1) {
-        throw new IllegalArgumentException("epochs, batchSize and gradientAccumulationSteps must be >= 1, got "
-            + epochs + ", " + batchSize + ", " + gradientAccumulationSteps);
-      }
-      if (!(maxGradNorm >= 0)) {
-        throw new IllegalArgumentException("maxGradNorm must be >= 0, got " + maxGradNorm);
+      if (epochs < 1 || batchSize < 1) {
+        throw new IllegalArgumentException("epochs and batchSize must be >= 1, got " + epochs + ", " + batchSize);
       }
       if (!(centerRewardsCoefficient >= 0)) {
         throw new IllegalArgumentException("centerRewardsCoefficient must be >= 0, got " + centerRewardsCoefficient);
@@ -78,37 +74,36 @@ public final class RewardTrainer implements AutoCloseable {
 
     /** One epoch, AdamW at {@code lr} without decay, clipping at 1.0, plain BT, no bootstrap. */
     public static Config of(Trainable trainable, int batchSize, double lr) {
-      return new Config(trainable, 1, batchSize, 1, AdamWConfig.defaults().withLr(lr), null, 1.0, 0, false, 0);
+      return new Config(trainable, 1, batchSize, OptimizerSettings.of(lr), 0, false, 0);
+    }
+
+    public int gradientAccumulationSteps() {
+      return optim.gradientAccumulationSteps();
     }
 
     public Config withEpochs(int n) {
-      return new Config(trainable, n, batchSize, gradientAccumulationSteps, optimizer, schedule, maxGradNorm,
-          centerRewardsCoefficient, bootstrap, seed);
+      return new Config(trainable, n, batchSize, optim, centerRewardsCoefficient, bootstrap, seed);
     }
 
     public Config withGradientAccumulation(int microBatches) {
-      return new Config(trainable, epochs, batchSize, microBatches, optimizer, schedule, maxGradNorm,
+      return new Config(trainable, epochs, batchSize, optim.withGradientAccumulation(microBatches),
           centerRewardsCoefficient, bootstrap, seed);
     }
 
     public Config withSchedule(LrSchedule s) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, s, maxGradNorm,
-          centerRewardsCoefficient, bootstrap, seed);
+      return new Config(trainable, epochs, batchSize, optim.withSchedule(s), centerRewardsCoefficient, bootstrap, seed);
     }
 
     public Config withCenterRewards(double coefficient) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
-          maxGradNorm, coefficient, bootstrap, seed);
+      return new Config(trainable, epochs, batchSize, optim, coefficient, bootstrap, seed);
     }
 
     public Config withBootstrap(boolean b) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
-          maxGradNorm, centerRewardsCoefficient, b, seed);
+      return new Config(trainable, epochs, batchSize, optim, centerRewardsCoefficient, b, seed);
     }
 
     public Config withSeed(long s) {
-      return new Config(trainable, epochs, batchSize, gradientAccumulationSteps, optimizer, schedule,
-          maxGradNorm, centerRewardsCoefficient, bootstrap, s);
+      return new Config(trainable, epochs, batchSize, optim, centerRewardsCoefficient, bootstrap, s);
     }
   }
 
@@ -145,7 +140,6 @@ public final class RewardTrainer implements AutoCloseable {
   private final Config config;
   private final List<NDArray> parameters;
   private final AdamW optimizer;
-  private final Random shuffler;
   private int epoch;
   private long steps; // taken, skipped ones included: the schedule's clock
 
@@ -169,8 +163,7 @@ public final class RewardTrainer implements AutoCloseable {
     }
     params.forEach(p -> p.setRequiresGradient(true));
     this.parameters = List.copyOf(params);
-    this.optimizer = new AdamW(parameters, config.optimizer());
-    this.shuffler = new Random(config.seed());
+    this.optimizer = config.optim().newAdamW(parameters);
   }
 
   public Config config() {
@@ -204,7 +197,8 @@ public final class RewardTrainer implements AutoCloseable {
     List<StepMetrics> metrics = new ArrayList<>();
     List<TokenPair> order = new ArrayList<>(pairs);
     for (int e = 0; e < config.epochs(); e++) {
-      Collections.shuffle(order, shuffler);
+      // Each epoch's order depends on the seed and the epoch only, so a restored trainer shuffles as before.
+      Collections.shuffle(order, new Random(config.seed() * 1_000_003L + epoch));
       for (int from = 0; from < order.size(); from += config.batchSize()) {
         StepMetrics m = step(order.subList(from, Math.min(order.size(), from + config.batchSize())));
         metrics.add(m);
@@ -224,7 +218,7 @@ public final class RewardTrainer implements AutoCloseable {
       throw new IllegalArgumentException("an empty minibatch");
     }
     long stepIndex = steps++;
-    double lr = config.schedule() == null ? config.optimizer().lr() : config.schedule().lr(stepIndex);
+    double lr = config.optim().lrAt(stepIndex);
     List<List<TokenPair>> micro = MicroBatches.split(batch, config.gradientAccumulationSteps());
     double[] shares = MicroBatches.shares(micro.stream().mapToDouble(List::size).toArray());
     // Every figure of the Bradley–Terry output is a mean over pairs: the step's is the share-weighted sum.
@@ -241,10 +235,7 @@ public final class RewardTrainer implements AutoCloseable {
       rejected += shares[i] * out.rejected();
       margins += shares[i] * out.margins();
     }
-    if (config.maxGradNorm() > 0) {
-      optimizer.clipGradNorm(config.maxGradNorm());
-    }
-    AdamW.StepResult result = optimizer.step(lr, loss);
+    AdamW.StepResult result = config.optim().step(optimizer, loss);
     return new StepMetrics(stepIndex, epoch, loss, accuracy, chosen, rejected, margins, result.gradNorm(), lr,
         result.skipped(), optimizer.skippedSteps());
   }
@@ -340,6 +331,36 @@ public final class RewardTrainer implements AutoCloseable {
   }
 
   /** Frees the optimizer's state; the parameters keep requiring gradients until the caller says otherwise. */
+  @Override
+  public dev.troupe.model.lora.Adapter adapter() {
+    return model.adapter();
+  }
+
+  @Override
+  public long updates() {
+    return optimizer.stepCount();
+  }
+
+  /** Optimizer moments, the head's weights and the step and epoch counters (the adapter travels on its own). */
+  @Override
+  public TrainerState state() {
+    TrainerState.Builder state = TrainerState.newBuilder().setAlgorithm(ALGORITHM);
+    optimizer.writeState(state, "optim.");
+    StateTensors.write(state, "head.", model.head().parameters());
+    return state.putCounters("steps", steps).putCounters("epoch", epoch).build();
+  }
+
+  @Override
+  public void restore(TrainerState state) {
+    StateTensors.requireAlgorithm(state, ALGORITHM);
+    optimizer.readState(state, "optim.");
+    StateTensors.read(state, "head.", model.head().parameters());
+    steps = StateTensors.counter(state, "steps");
+    epoch = (int) StateTensors.counter(state, "epoch");
+  }
+
+  private static final String ALGORITHM = "reward-model";
+
   @Override
   public void close() {
     optimizer.close();

@@ -28,6 +28,15 @@ public record SftConfig(int steps, int batchSize, int gradientAccumulationSteps,
     require(patience > 0, "sft.patience must be positive, got " + patience);
   }
 
+  /**
+   * The optimizer settings every trainer takes: AdamW at {@code lr} with linear warm-up over
+   * {@code warmupSteps} and a cosine decay to lr/10 at {@code steps}, decay, clipping and micro-batches.
+   */
+  public dev.troupe.algorithms.optim.OptimizerSettings optimizer() {
+    return new dev.troupe.algorithms.optim.OptimizerSettings(lr, maxGradNorm, weightDecay, gradientAccumulationSteps,
+        dev.troupe.algorithms.optim.LrSchedule.linearWarmupCosine(lr, warmupSteps, steps, lr / 10));
+  }
+
   public static SftConfig defaults(int steps, double lr) {
     return new SftConfig(steps, 16, 1, lr, Math.min(steps, Math.max(1, steps / 20)), 0.0, 1.0, true, false, 128,
         0, 3, 1);

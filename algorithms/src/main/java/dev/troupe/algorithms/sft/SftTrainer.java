@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
-import dev.troupe.algorithms.optim.LrSchedule;
 import dev.troupe.algorithms.optim.MicroBatches;
+import dev.troupe.algorithms.optim.OptimizerSettings;
 import dev.troupe.model.autograd.GradMode;
 import dev.troupe.model.autograd.Ops;
 import dev.troupe.model.lora.Adapter;
@@ -44,7 +44,7 @@ public final class SftTrainer {
     }
     List<NDArray> params = adapter != null ? adapter.parameters() : model.baseParameters();
     params.forEach(p -> p.setRequiresGradient(true));
-    LrSchedule schedule = LrSchedule.linearWarmupCosine(config.lr(), config.warmupSteps(), config.steps(), config.lr() / 10);
+    OptimizerSettings optim = config.optimizer();
     List<Row> rows = config.packing() ? pack(train, config.packLength()) : unpacked(train);
     Random random = new Random(config.seed());
     List<Integer> order = new ArrayList<>();
@@ -56,7 +56,7 @@ public final class SftTrainer {
     boolean stoppedEarly = false;
     int step = 0;
     try (NDManager bestWeights = model.manager().newSubManager();
-        AdamW optimizer = new AdamW(params, new AdamW.AdamWConfig(config.lr(), 0.9, 0.999, 1e-8, config.weightDecay()))) {
+        AdamW optimizer = optim.newAdamW(params)) {
       List<NDArray> best = null;
       for (; step < config.steps(); step++) {
         List<Row> batch = new ArrayList<>();
@@ -80,11 +80,8 @@ public final class SftTrainer {
             stepLoss += loss.getFloat() * shares[i];
           }
         }
-        if (config.maxGradNorm() > 0) {
-          optimizer.clipGradNorm(config.maxGradNorm());
-        }
-        double lr = schedule.lr(step);
-        AdamW.StepResult result = optimizer.step(lr, stepLoss);
+        double lr = optim.lrAt(step);
+        AdamW.StepResult result = optim.step(optimizer, stepLoss);
         m.put(MetricNames.LOSS, stepLoss).put(MetricNames.GRAD_NORM, result.gradNorm()).put(MetricNames.LEARNING_RATE, lr)
             .put("skipped", result.skipped() ? 1 : 0).put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
         boolean evaluate = config.evalEvery() > 0 && !eval.isEmpty()
