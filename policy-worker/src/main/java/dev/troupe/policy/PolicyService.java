@@ -4,6 +4,7 @@ import dev.troupe.algorithms.rollout.RolloutGenerator;
 import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.model.generate.Generator;
 import dev.troupe.model.generate.LogProbs;
+import dev.troupe.model.lifecycle.UsageGate;
 import dev.troupe.model.lora.RowAdapters;
 import dev.troupe.model.tokenizer.Tokenizer;
 import dev.troupe.model.transformer.CausalLm;
@@ -105,6 +106,12 @@ public final class PolicyService implements PolicyBackend, AutoCloseable {
    */
   @Override
   public RolloutBatch generate(GenerateRequest request) {
+    try (UsageGate.Use use = gate.enter()) {
+      return generateInside(request);
+    }
+  }
+
+  private RolloutBatch generateInside(GenerateRequest request) {
     if (batcher == null) {
       try (AdapterRegistry.Lease lease = adapters.acquire(request.getAdapter(), request.getAdapterVersion())) {
         List<Rollout> rollouts = perRequest.generate(request, lease.adapter(), lease.version(), idPrefix);
@@ -130,14 +137,19 @@ public final class PolicyService implements PolicyBackend, AutoCloseable {
    */
   @Override
   public CompletableFuture<RolloutBatch> generateAsync(GenerateRequest request, Executor executor) {
-    return batcher == null ? PolicyBackend.super.generateAsync(request, executor) : batcher.submit(request, executor);
+    if (batcher == null) {
+      return PolicyBackend.super.generateAsync(request, executor);
+    }
+    UsageGate.Use use = gate.enter(); // held until the merged batch that carries the request is done
+    return batcher.submit(request, executor).whenComplete((batch, error) -> use.close());
   }
 
   @Override
   public LogProbsBatch logProbs(LogProbsRequest request) {
     LogProbsBatch.Builder out = LogProbsBatch.newBuilder().setRequestId(request.getRequestId());
     double temperature = request.getTemperature() > 0 ? request.getTemperature() : 1.0;
-    try (AdapterRegistry.Lease lease = adapters.acquire(request.getAdapter(), request.getAdapterVersion())) {
+    try (UsageGate.Use use = gate.enter();
+        AdapterRegistry.Lease lease = adapters.acquire(request.getAdapter(), request.getAdapterVersion())) {
       List<Rollout> rows = request.getRolloutsList();
       for (int from = 0; from < rows.size(); from += RolloutGenerator.CHUNK_ROWS) {
         List<Rollout> chunk = rows.subList(from, Math.min(rows.size(), from + RolloutGenerator.CHUNK_ROWS));
@@ -157,11 +169,26 @@ public final class PolicyService implements PolicyBackend, AutoCloseable {
 
   @Override
   public void load(AdapterVersion version) {
-    adapters.publish(version);
+    try (UsageGate.Use use = gate.enter()) {
+      adapters.publish(version);
+    }
   }
 
+  /**
+   * Refuses new work, waits for the work under way (a generation a stopping campaign left running) and
+   * frees the adapters; the base belongs to the caller, who may free it once this returns.
+   */
   @Override
   public void close() {
+    if (!gate.closeAndAwait(CLOSE_WAIT)) {
+      LOG.warn("policy work still running after {}; its adapters are left to the process's end", CLOSE_WAIT);
+      return;
+    }
     adapters.close();
   }
+
+  /** How long closing waits for work under way: longer than any one generation of a sane request. */
+  private static final java.time.Duration CLOSE_WAIT = java.time.Duration.ofMinutes(2);
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PolicyService.class);
+  private final UsageGate gate = new UsageGate("the policy service");
 }

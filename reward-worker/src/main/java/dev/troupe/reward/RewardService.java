@@ -4,6 +4,7 @@ import dev.troupe.algorithms.preference.PreferencePairs;
 import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.model.lifecycle.UsageGate;
 import dev.troupe.algorithms.rollout.RolloutGenerator;
 import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.protocol.Rollout;
@@ -58,6 +59,28 @@ public final class RewardService implements RewardBackend, AutoCloseable {
 
   @Override
   public ScoreBatch score(ScoreRequest request) {
+    try (UsageGate.Use use = gate.enter()) {
+      return scoreInside(request);
+    }
+  }
+
+  /**
+   * The named scorer as a plain function that enters this service's gate on every call (what an
+   * in-process judge uses, so that closing the service waits for it too).
+   */
+  public RewardFunction scorer(String name) {
+    return (prompts, responses) -> {
+      try (UsageGate.Use use = gate.enter()) {
+        RewardFunction scorer = scorers.get(name);
+        if (scorer == null) {
+          throw new IllegalArgumentException("unknown reward model '" + name + "'");
+        }
+        return scorer.score(prompts, responses);
+      }
+    };
+  }
+
+  private ScoreBatch scoreInside(ScoreRequest request) {
     RewardFunction scorer = scorers.get(request.getRewardModel());
     if (scorer == null) {
       throw new IllegalArgumentException("unknown reward model '" + request.getRewardModel() + "' (served: "
@@ -79,6 +102,12 @@ public final class RewardService implements RewardBackend, AutoCloseable {
   /** One Bradley–Terry step of a trainable reward model on the request's pairs. */
   @Override
   public RewardTrainResult train(RewardTrainRequest request) {
+    try (UsageGate.Use use = gate.enter()) {
+      return trainInside(request);
+    }
+  }
+
+  private RewardTrainResult trainInside(RewardTrainRequest request) {
     Trainable t = trainable.get(request.getRewardModel());
     if (t == null) {
       throw new IllegalArgumentException("reward model '" + request.getRewardModel() + "' is not trainable here"
@@ -94,8 +123,13 @@ public final class RewardService implements RewardBackend, AutoCloseable {
     return RewardTrainResult.newBuilder().setRequestId(request.getRequestId()).putAllMetrics(m.asMap()).build();
   }
 
+  /** Refuses new work, waits for the work under way, then frees the trainers' optimizer state. */
   @Override
   public void close() {
-    trainable.values().forEach(t -> t.trainer().close());
+    if (gate.closeAndAwait(java.time.Duration.ofMinutes(2))) {
+      trainable.values().forEach(t -> t.trainer().close());
+    }
   }
+
+  private final UsageGate gate = new UsageGate("the reward service");
 }

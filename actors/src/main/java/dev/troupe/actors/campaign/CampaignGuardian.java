@@ -14,6 +14,7 @@ import dev.troupe.actors.store.CampaignStore;
 import dev.troupe.algorithms.adapter.AdapterVersions;
 import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.reward.RewardTrainer;
+import dev.troupe.model.lifecycle.UsageGate;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.policy.PolicyService;
@@ -69,6 +70,7 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   private CampaignSetup.Resources resources;
   private PolicyService policyService;
   private RewardService rewardService;
+  private final UsageGate judgeGate = new UsageGate("the campaign's judges");
   private String phase = "setup";
   private final long startedMs = System.currentTimeMillis();
 
@@ -133,7 +135,7 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     for (LoopConfig loop : config.loops().values()) {
       FeedbackCollector.LoopJudge judge = judgeOf(loop);
       if (judge != null) {
-        loopJudges.put(loop.name(), judge);
+        loopJudges.put(loop.name(), new FeedbackCollector.LoopJudge(gated(judge.judge()), judge.relabel()));
         judges.put(loop.name(), judge.judge());
       }
     }
@@ -191,8 +193,32 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
       case GOLD -> new FeedbackCollector.LoopJudge(Judge.create(new dev.troupe.actors.config.JudgeSettings(
           "simulated", "the quickstart task's gold scorer", 0.0, null, null, null, Duration.ofSeconds(1), 0, 1), seed),
           label -> label.toBuilder().setSource(FeedbackSource.FEEDBACK_SOURCE_GOLD).setRaterId("gold").build());
-      case REWARD_MODEL -> FeedbackCollector.LoopJudge.of(new RewardModelJudge(resources.scores()));
+      case REWARD_MODEL -> FeedbackCollector.LoopJudge.of(new RewardModelJudge(
+          rewardService.scorer(LoopCoordinator.CAMPAIGN_REWARD_MODEL)));
       case DATASET, HUMAN -> null;
+    };
+  }
+
+  /** The judge, entering {@link #judgeGate} for every call, so that closing it waits for calls under way. */
+  private Judge gated(Judge judge) {
+    return new Judge() {
+      @Override
+      public String id() {
+        return judge.id();
+      }
+
+      @Override
+      public String rubricSha256() {
+        return judge.rubricSha256();
+      }
+
+      @Override
+      public java.util.List<dev.troupe.actors.judge.Verdict> judge(java.util.List<dev.troupe.protocol.Comparison> comparisons)
+          throws dev.troupe.actors.judge.JudgeUnavailableException {
+        try (UsageGate.Use use = judgeGate.enter()) {
+          return judge.judge(comparisons);
+        }
+      }
     };
   }
 
@@ -215,7 +241,10 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   }
 
   private Behavior<Command> onPostStop() {
-    judges.values().forEach(Judge::close);
+    // Work the stopping actors left running (a generation, a judge's call) finishes before its tensors are freed.
+    if (judgeGate.closeAndAwait(Duration.ofMinutes(2))) {
+      judges.values().forEach(Judge::close);
+    }
     if (policyService != null) {
       policyService.close();
     }
