@@ -174,6 +174,11 @@ public final class PolicyService implements PolicyBackend, AutoCloseable {
     }
   }
 
+  /** Requests being served now (generations, log-probs, loads). */
+  public int inFlight() {
+    return gate.inside();
+  }
+
   /**
    * Refuses new work, waits for the work under way (a generation a stopping campaign left running) and
    * frees the adapters; the base belongs to the caller, who may free it once this returns.

@@ -47,6 +47,16 @@ public final class UsageGate {
     }
   }
 
+  /** The uses under way now (for monitoring, and for tests that stop a service mid-work). */
+  public int inside() {
+    lock.lock();
+    try {
+      return inside;
+    } finally {
+      lock.unlock();
+    }
+  }
+
   /**
    * Refuses new work and waits up to {@code timeout} for the work inside to leave; returns false when
    * some is still inside (the caller should then not free what it uses).
