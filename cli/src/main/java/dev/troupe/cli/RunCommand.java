@@ -41,9 +41,20 @@ final class RunCommand implements Callable<Integer> {
     Path dir = runDir != null ? runDir : Campaign.defaultRunDir(config);
     System.err.printf("troupe: campaign %s, %d loops (%s), run folder %s%n", config.name(), config.loops().size(),
         String.join(", ", config.loops().keySet()), dir);
+    CampaignEvents events = consoleEvents();
+    Campaign.Result result = Campaign.run(config, dir, events);
+    printSummary(result.summary());
+    if (json) {
+      System.out.println(new ObjectMapper().writeValueAsString(result.summary()));
+    }
+    return result.succeeded() ? 0 : 1;
+  }
+
+  /** Progress bars for the setup's phases and one per loop, notices as lines: what a campaign shows on a console. */
+  static CampaignEvents consoleEvents() {
     LoopBars bars = new LoopBars(System.err, System.console() != null);
     ProgressBar[] phase = {null};
-    CampaignEvents events = new CampaignEvents() {
+    return new CampaignEvents() {
       @Override
       public synchronized void phaseStarted(String name, long plannedSteps) {
         if (phase[0] != null) {
@@ -90,12 +101,6 @@ final class RunCommand implements Callable<Integer> {
         }
       }
     };
-    Campaign.Result result = Campaign.run(config, dir, events);
-    printSummary(result.summary());
-    if (json) {
-      System.out.println(new ObjectMapper().writeValueAsString(result.summary()));
-    }
-    return result.succeeded() ? 0 : 1;
   }
 
   static void printSummary(JsonNode summary) {

@@ -6,6 +6,7 @@ import dev.troupe.protocol.GenerateRequest;
 import dev.troupe.protocol.LogProbsBatch;
 import dev.troupe.protocol.LogProbsRequest;
 import dev.troupe.protocol.RolloutBatch;
+import dev.troupe.protocol.WorkerEndpoint;
 import dev.troupe.protocol.wire.WireMessage;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -40,6 +41,9 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
 
   public record LoadAdapter(AdapterVersion version, ActorRef<Ack> replyTo) implements Command, WireMessage {}
 
+  /** Where this worker's gRPC data plane listens; an empty endpoint: in this process only. */
+  public record Describe(ActorRef<WorkerEndpoint> replyTo) implements Command, WireMessage {}
+
   private record WorkDone(long ticket) implements Command {}
 
   private record WorkFailed(long ticket, Throwable cause) implements Command {}
@@ -55,20 +59,35 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
 
   private final PolicyBackend backend;
   private final Executor tensors;
+  private final WorkerEndpoint endpoint;
   /** Each request in flight and how to tell its sender that it will not be answered by this incarnation. */
   private final Map<Long, Runnable> inFlight = new LinkedHashMap<>();
   private long tickets;
 
   public static Behavior<Command> create(PolicyBackend backend) {
-    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> new PolicyWorker(ctx, backend)))
+    return create(backend, TENSOR_DISPATCHER, WorkerEndpoint.getDefaultInstance());
+  }
+
+  /**
+   * A worker whose backend's work runs on {@code dispatcher} (the tensor dispatcher for a local model;
+   * the I/O dispatcher for a gRPC client of a remote worker, whose calls block on the network) and
+   * that tells the pools discovering it where its data plane listens.
+   */
+  public static Behavior<Command> create(PolicyBackend backend, String dispatcher, WorkerEndpoint endpoint) {
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> new PolicyWorker(ctx, backend, dispatcher, endpoint)))
         .onFailure(WorkerCrashed.class,
             SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(5), 0.2));
   }
 
-  private PolicyWorker(ActorContext<Command> context, PolicyBackend backend) {
+  public static final String TENSOR_DISPATCHER = "troupe.tensor-dispatcher";
+  public static final String IO_DISPATCHER = "troupe.io-dispatcher";
+
+  private PolicyWorker(ActorContext<Command> context, PolicyBackend backend, String dispatcher,
+      WorkerEndpoint endpoint) {
     super(context);
     this.backend = backend;
-    this.tensors = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("troupe.tensor-dispatcher"));
+    this.tensors = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
+    this.endpoint = endpoint;
   }
 
   @Override
@@ -77,6 +96,10 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
         .onMessage(Generate.class, this::onGenerate)
         .onMessage(ScoreLogProbs.class, this::onLogProbs)
         .onMessage(LoadAdapter.class, this::onLoadAdapter)
+        .onMessage(Describe.class, m -> {
+          m.replyTo().tell(endpoint);
+          return this;
+        })
         .onMessage(WorkDone.class, this::onWorkDone)
         .onMessage(WorkFailed.class, this::onWorkFailed)
         .onSignal(PreRestart.class, signal -> onPreRestart())

@@ -4,6 +4,7 @@ import dev.troupe.protocol.RewardTrainRequest;
 import dev.troupe.protocol.RewardTrainResult;
 import dev.troupe.protocol.ScoreBatch;
 import dev.troupe.protocol.ScoreRequest;
+import dev.troupe.protocol.WorkerEndpoint;
 import dev.troupe.protocol.wire.WireMessage;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -36,6 +37,9 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   public record Train(RewardTrainRequest request, ActorRef<RewardTrainResult> replyTo) implements Command, WireMessage {}
 
+  /** Where this worker's gRPC data plane listens; an empty endpoint: in this process only. */
+  public record Describe(ActorRef<WorkerEndpoint> replyTo) implements Command, WireMessage {}
+
   private record WorkDone(long ticket) implements Command {}
 
   private record WorkFailed(long ticket, Throwable cause) implements Command {}
@@ -50,19 +54,30 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
 
   private final RewardBackend backend;
   private final Executor tensors;
+  private final WorkerEndpoint endpoint;
   private final Map<Long, Runnable> inFlight = new LinkedHashMap<>();
   private long tickets;
 
   public static Behavior<Command> create(RewardBackend backend) {
-    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> new RewardWorker(ctx, backend)))
+    return create(backend, "troupe.tensor-dispatcher", WorkerEndpoint.getDefaultInstance());
+  }
+
+  /**
+   * A worker whose backend's work runs on {@code dispatcher} (the I/O dispatcher for a gRPC client of a
+   * remote worker) and that tells the pools discovering it where its data plane listens.
+   */
+  public static Behavior<Command> create(RewardBackend backend, String dispatcher, WorkerEndpoint endpoint) {
+    return Behaviors.supervise(Behaviors.<Command>setup(ctx -> new RewardWorker(ctx, backend, dispatcher, endpoint)))
         .onFailure(WorkerCrashed.class,
             SupervisorStrategy.restartWithBackoff(Duration.ofMillis(100), Duration.ofSeconds(5), 0.2));
   }
 
-  private RewardWorker(ActorContext<Command> context, RewardBackend backend) {
+  private RewardWorker(ActorContext<Command> context, RewardBackend backend, String dispatcher,
+      WorkerEndpoint endpoint) {
     super(context);
     this.backend = backend;
-    this.tensors = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("troupe.tensor-dispatcher"));
+    this.tensors = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig(dispatcher));
+    this.endpoint = endpoint;
   }
 
   @Override
@@ -78,6 +93,10 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
           String id = m.request().getRequestId();
           run(() -> backend.train(m.request()), m.replyTo()::tell, (error, retryable) -> m.replyTo().tell(
               RewardTrainResult.newBuilder().setRequestId(id).setError(error).build()));
+          return this;
+        })
+        .onMessage(Describe.class, m -> {
+          m.replyTo().tell(endpoint);
           return this;
         })
         .onMessage(WorkDone.class, m -> {

@@ -30,7 +30,7 @@ public final class Campaign {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** How long a worker may take to answer before its request is reissued. */
-  static final Duration ASK_TIMEOUT = Duration.ofMinutes(10);
+  public static final Duration ASK_TIMEOUT = Duration.ofMinutes(10);
 
   private Campaign() {}
 
@@ -60,9 +60,7 @@ public final class Campaign {
   public static Running start(CampaignConfig config, Path runDir, CampaignEvents events) throws IOException {
     Files.createDirectories(runDir);
     Files.writeString(runDir.resolve("campaign.conf"), config.render());
-    String url = config.store().url() != null ? config.store().url() : CampaignStore.defaultUrl(runDir);
-    String password = config.store().passwordEnv() == null ? null : System.getenv(config.store().passwordEnv());
-    CampaignStore store = CampaignStore.open(url, config.store().user(), password);
+    CampaignStore store = openStore(config, runDir);
     CompletableFuture<CampaignGuardian.Outcome> done = new CompletableFuture<>();
     ActorSystem<CampaignGuardian.Command> system;
     try {
@@ -73,6 +71,24 @@ public final class Campaign {
       throw e;
     }
     return new Running(config, runDir, store, system, done, System.nanoTime());
+  }
+
+  /** The campaign's store: its configured URL, or the run folder's SQLite file. */
+  public static CampaignStore openStore(CampaignConfig config, Path runDir) {
+    String url = config.store().url() != null ? config.store().url() : CampaignStore.defaultUrl(runDir);
+    String password = config.store().passwordEnv() == null ? null : System.getenv(config.store().passwordEnv());
+    return CampaignStore.open(url, config.store().user(), password);
+  }
+
+  /** Writes {@code summary.json} (atomically) and returns it. */
+  public static ObjectNode writeSummary(CampaignConfig config, Path runDir, CampaignGuardian.Outcome outcome,
+      double seconds) throws IOException {
+    ObjectNode summary = summary(config, runDir, outcome, seconds);
+    Path temp = runDir.resolve("summary.json.tmp");
+    Files.write(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
+    Files.move(temp, runDir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE,
+        StandardCopyOption.REPLACE_EXISTING);
+    return summary;
   }
 
   /** A campaign running in this process. */
@@ -109,11 +125,7 @@ public final class Campaign {
             outcome.setupError());
       }
       double seconds = (System.nanoTime() - start) / 1e9;
-      ObjectNode summary = summary(config, runDir, outcome, seconds);
-      Path temp = runDir.resolve("summary.json.tmp");
-      Files.write(temp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(summary));
-      Files.move(temp, runDir.resolve("summary.json"), StandardCopyOption.ATOMIC_MOVE,
-          StandardCopyOption.REPLACE_EXISTING);
+      ObjectNode summary = writeSummary(config, runDir, outcome, seconds);
       return new Result(summary, outcome.loops(), seconds);
     }
 

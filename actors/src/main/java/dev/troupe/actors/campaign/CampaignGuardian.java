@@ -1,6 +1,12 @@
 package dev.troupe.actors.campaign;
 
 import dev.troupe.actors.checkpoint.Checkpoints;
+import dev.troupe.actors.cluster.PolicyPool;
+import dev.troupe.actors.cluster.RewardPool;
+import dev.troupe.actors.node.WorkerNode;
+import dev.troupe.protocol.AttachReply;
+import dev.troupe.protocol.CampaignAssets;
+import dev.troupe.protocol.LoopRewardModel;
 import dev.troupe.actors.config.CampaignConfig;
 import dev.troupe.actors.config.Feedback;
 import dev.troupe.actors.config.LoopConfig;
@@ -19,6 +25,8 @@ import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.policy.PolicyService;
 import dev.troupe.policy.PolicyWorker;
+import dev.troupe.protocol.CampaignControlReply;
+import dev.troupe.protocol.CampaignControlRequest;
 import dev.troupe.protocol.CampaignStatus;
 import dev.troupe.protocol.FeedbackSource;
 import dev.troupe.protocol.LoopStatus;
@@ -27,8 +35,12 @@ import dev.troupe.reward.RewardService;
 import dev.troupe.reward.RewardWorker;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import org.apache.pekko.actor.typed.ActorRef;
@@ -39,6 +51,8 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.javadsl.TimerScheduler;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 
 /**
  * The campaign: prepares the base, tokenizer, reward model and prompts (on the tensor dispatcher),
@@ -50,6 +64,21 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   public sealed interface Command {}
 
   public record GetStatus(org.apache.pekko.actor.typed.ActorRef<CampaignStatus> replyTo) implements Command, WireMessage {}
+
+  /** CampaignService's pause of some loops (none named: all). */
+  public record Pause(CampaignControlRequest request, ActorRef<CampaignControlReply> replyTo)
+      implements Command, WireMessage {}
+
+  public record Resume(CampaignControlRequest request, ActorRef<CampaignControlReply> replyTo)
+      implements Command, WireMessage {}
+
+  public record Stop(CampaignControlRequest request, ActorRef<CampaignControlReply> replyTo)
+      implements Command, WireMessage {}
+
+  private record Steer(LoopCoordinator.Control control, CampaignControlRequest request,
+      ActorRef<CampaignControlReply> replyTo) {}
+
+  private record Steered(Steer request, List<LoopStatus> statuses, Throwable error) implements Command {}
 
   private record SetupDone(CampaignSetup.Resources resources, Throwable error) implements Command {}
 
@@ -65,6 +94,8 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   private final CompletableFuture<Outcome> done;
   private final Duration askTimeout;
   private final Map<String, LoopStatus> finished = new LinkedHashMap<>();
+  /** Each loop's status as it last reported it (from the loops' threads: see {@link #watching}). */
+  private final Map<String, LoopStatus> latest = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, ActorRef<LoopCoordinator.Command>> coordinators = new LinkedHashMap<>();
   private final Map<String, Judge> judges = new LinkedHashMap<>();
   private CampaignSetup.Resources resources;
@@ -72,16 +103,51 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   private RewardService rewardService;
   private final UsageGate judgeGate = new UsageGate("the campaign's judges");
   private String phase = "setup";
+  private final TimerScheduler<Command> timers;
+  private final Placement placement;
+  private Pools pools;
+  private CampaignAssets assets;
+  private final Set<ActorRef<WorkerNode.Command>> nodes = new HashSet<>();
+  private final Set<ActorRef<WorkerNode.Command>> attached = new HashSet<>();
   private final long startedMs = System.currentTimeMillis();
+
+  /**
+   * Which workers run in the guardian's process, over the campaign's own base (the rest are found in
+   * the cluster), and where worker nodes fetch the campaign's files (null host: no cluster).
+   */
+  public record Placement(boolean localPolicy, boolean localReward, String assetHost, int assetPort) {
+    /** Every role in this process, no cluster: {@code troupe run}. */
+    public static Placement oneProcess() {
+      return new Placement(true, true, null, 0);
+    }
+
+    boolean clustered() {
+      return assetHost != null;
+    }
+  }
 
   public static Behavior<Command> create(CampaignConfig config, Path runDir, CampaignStore store,
       CampaignEvents events, Duration askTimeout, CompletableFuture<Outcome> done) {
-    return Behaviors.setup(ctx -> new CampaignGuardian(ctx, config, runDir, store, events, askTimeout, done));
+    return create(config, runDir, store, events, askTimeout, done, Placement.oneProcess());
   }
 
-  private CampaignGuardian(ActorContext<Command> ctx, CampaignConfig config, Path runDir, CampaignStore store,
-      CampaignEvents events, Duration askTimeout, CompletableFuture<Outcome> done) {
+  public static Behavior<Command> create(CampaignConfig config, Path runDir, CampaignStore store,
+      CampaignEvents events, Duration askTimeout, CompletableFuture<Outcome> done, Placement placement) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new CampaignGuardian(ctx, timers, config, runDir,
+        store, events, askTimeout, done, placement)));
+  }
+
+  private CampaignGuardian(ActorContext<Command> ctx, TimerScheduler<Command> timers, CampaignConfig config,
+      Path runDir, CampaignStore store, CampaignEvents events, Duration askTimeout, CompletableFuture<Outcome> done,
+      Placement placement) {
     super(ctx);
+    this.timers = timers;
+    this.placement = placement;
+    if (placement.clustered()) {
+      ctx.getSystem().receptionist().tell(Receptionist.subscribe(WorkerNode.KEY,
+          ctx.messageAdapter(Receptionist.Listing.class, NodesListed::new)));
+    }
+
     this.config = config;
     this.runDir = runDir;
     this.store = store;
@@ -105,6 +171,30 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
         .onMessage(SetupDone.class, this::onSetupDone)
         .onMessage(LoopReported.class, this::onLoopReported)
         .onMessage(GetStatus.class, this::onGetStatus)
+        .onMessage(Pause.class, m -> onSteer(new Steer(LoopCoordinator.Control.PAUSE, m.request(), m.replyTo())))
+        .onMessage(Resume.class, m -> onSteer(new Steer(LoopCoordinator.Control.RESUME, m.request(), m.replyTo())))
+        .onMessage(Stop.class, m -> onSteer(new Steer(LoopCoordinator.Control.STOP, m.request(), m.replyTo())))
+        .onMessage(Steered.class, m -> {
+          if (m.error() != null) {
+            m.request().replyTo().tell(CampaignControlReply.newBuilder().setOk(false).setMessage(
+                "a loop did not answer: " + m.error().getMessage()).setStatus(status()).build());
+          } else {
+            m.statuses().forEach(l -> latest.put(l.getLoop(), l));
+            m.request().replyTo().tell(CampaignControlReply.newBuilder().setOk(true).setMessage(
+                m.request().control().name().toLowerCase(java.util.Locale.ROOT) + ": " + m.statuses().stream()
+                    .map(LoopStatus::getLoop).toList()).setStatus(status()).build());
+          }
+          return this;
+        })
+        .onMessage(AssetsGathered.class, this::onAssetsGathered)
+        .onMessage(NodesListed.class, this::onNodesListed)
+        .onMessage(NodeAttached.class, this::onNodeAttached)
+        .onMessage(AttachAgain.class, m -> {
+          if (nodes.contains(m.node()) && assets != null) {
+            attach(m.node());
+          }
+          return this;
+        })
         .onSignal(PostStop.class, signal -> onPostStop())
         .build();
   }
@@ -118,19 +208,37 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     }
     resources = m.resources();
     int versionsKept = config.loops().values().stream().mapToInt(LoopConfig::maxInFlight).max().orElse(1) + 2;
-    policyService = new PolicyService(resources.model(), resources.tokenizer(), "policy-0",
-        store.campaignId() + "/", versionsKept);
-    ActorRef<PolicyWorker.Command> policy = getContext().spawn(PolicyWorker.create(policyService), "policy-0");
+    com.typesafe.config.Config settings = getContext().getSystem().settings().config();
+    List<ActorRef<PolicyWorker.Command>> localPolicy = new ArrayList<>();
+    if (placement.localPolicy()) {
+      policyService = new PolicyService(resources.model(), resources.tokenizer(), "policy-0",
+          store.campaignId() + "/", versionsKept);
+      ActorRef<PolicyWorker.Command> worker = getContext().spawn(PolicyWorker.create(policyService), "policy-0");
+      getContext().getSystem().receptionist().tell(Receptionist.register(PolicyWorker.KEY, worker));
+      localPolicy.add(worker);
+    }
+    ActorRef<PolicyWorker.Command> policy = getContext().spawn(PolicyPool.create(versionsKept, settings, askTimeout,
+        localPolicy), "policy-pool");
     rewardService = new RewardService();
-    if (resources.rewardModel() != null) {
-      rewardService.serve(LoopCoordinator.CAMPAIGN_REWARD_MODEL, resources.scores());
+    List<LoopRewardModel> loopRewardModels = CampaignRewardModels.loopModels(config);
+    List<ActorRef<RewardWorker.Command>> localReward = new ArrayList<>();
+    if (placement.localReward()) {
+      CampaignRewardModels.serve(rewardService, resources.model(), resources.rewardModel(), resources.normalize(),
+          loopRewardModels);
+      ActorRef<RewardWorker.Command> worker = getContext().spawn(RewardWorker.create(rewardService), "reward-0");
+      getContext().getSystem().receptionist().tell(Receptionist.register(RewardWorker.KEY, worker));
+      localReward.add(worker);
+    } else {
+      // The reward-model judge of an online DPO loop scores here, beside the feedback collector.
+      CampaignRewardModels.serve(rewardService, resources.model(), resources.rewardModel(), resources.normalize(),
+          List.of());
     }
-    for (LoopConfig loop : config.loops().values()) {
-      if (LoopCoordinator.kindOf(loop) == LoopCoordinator.Kind.SCALAR_LEARNED) {
-        serveLoopRewardModel(loop);
-      }
+    ActorRef<RewardWorker.Command> reward = getContext().spawn(RewardPool.create(settings, askTimeout, localReward),
+        "reward-pool");
+    pools = new Pools(policy, reward);
+    if (placement.clustered()) {
+      gatherAssets(versionsKept, loopRewardModels);
     }
-    ActorRef<RewardWorker.Command> reward = getContext().spawn(RewardWorker.create(rewardService), "reward-0");
     Map<String, FeedbackCollector.LoopJudge> loopJudges = new LinkedHashMap<>();
     for (LoopConfig loop : config.loops().values()) {
       FeedbackCollector.LoopJudge judge = judgeOf(loop);
@@ -146,38 +254,134 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     phase = "loops";
     for (LoopConfig loop : config.loops().values()) {
       LoopContext context = new LoopContext(loop, config, runDir, resources.model(), store, checkpoints,
-          loop.samplesPrompts() ? resources.prompts() : null, resources.gold(), events, askTimeout);
+          loop.samplesPrompts() ? resources.prompts() : null, resources.gold(), watching(events), askTimeout);
       coordinators.put(loop.name(), getContext().spawn(
           LoopCoordinator.create(context, policy, reward, feedback, reports), "loop-" + loop.name()));
     }
     return this;
   }
 
-  /**
-   * A scalar loop on judge, human or dataset labels scores with its own copy of the campaign's reward
-   * model, which learns those labels step by step.
-   */
-  private void serveLoopRewardModel(LoopConfig loop) {
-    RewardModel campaignModel = resources.rewardModel();
-    if (campaignModel == null) {
-      throw new IllegalStateException("loop " + loop.name() + " (" + loop.algorithm().configName() + " on "
-          + loop.feedback().configName() + " labels) learns its rewards starting from the campaign's reward model,"
-          + " and none is configured (troupe.campaign.reward-model.path)");
-    }
-    CausalLm model = resources.model();
-    Adapter adapter = AdapterVersions.load(AdapterVersions.snapshot(campaignModel.adapter(), model, "reward-model", 0),
-        model, LoopCoordinator.rewardModelOf(loop));
-    RewardModel loopModel = new RewardModel(model, adapter, campaignModel.head().copy(model.manager()));
-    rewardService.serveTrainable(LoopCoordinator.rewardModelOf(loop), loopModel,
-        RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER, Math.max(1, loop.batchSize()),
-            LOOP_REWARD_MODEL_LR).withSeed(LoopSeeds.of(config.seed(), loop.name())), resources.normalize());
+  /** The events as given, remembering each loop's latest status for {@link #status()}. */
+  private CampaignEvents watching(CampaignEvents events) {
+    return new CampaignEvents() {
+      @Override
+      public void phaseStarted(String phase, long plannedSteps) {
+        events.phaseStarted(phase, plannedSteps);
+      }
+
+      @Override
+      public void phaseStep(String phase, dev.troupe.algorithms.metrics.Metrics metrics) {
+        events.phaseStep(phase, metrics);
+      }
+
+      @Override
+      public void loopStarted(LoopStatus status) {
+        latest.put(status.getLoop(), status);
+        events.loopStarted(status);
+      }
+
+      @Override
+      public void loopStep(LoopStatus status) {
+        latest.put(status.getLoop(), status);
+        events.loopStep(status);
+      }
+
+      @Override
+      public void loopFinished(LoopStatus status) {
+        latest.put(status.getLoop(), status);
+        events.loopFinished(status);
+      }
+
+      @Override
+      public void notice(String message) {
+        events.notice(message);
+      }
+    };
   }
 
-  /**
-   * A trained reward model fine-tuned on a fresh source's labels: a tenth of the quickstart reward model's
-   * peak rate, so the few pairs of a step move it without undoing what it learned.
-   */
-  static final double LOOP_REWARD_MODEL_LR = 2e-4;
+  private record Pools(ActorRef<PolicyWorker.Command> policy, ActorRef<RewardWorker.Command> reward) {}
+
+  // ---- worker nodes (a cluster) --------------------------------------------------------------------
+
+  /** Links the campaign's files under the asset folder and describes them (checksums: on an I/O thread). */
+  private void gatherAssets(int versionsKept, List<LoopRewardModel> loopRewardModels) {
+    Executor io = getContext().getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("troupe.io-dispatcher"));
+    boolean rewardModel = resources.rewardModel() != null;
+    Normalization normalization = resources.normalize();
+    CompletableFuture<CampaignAssets> gathered = CompletableFuture.supplyAsync(() -> {
+      try {
+        return normalization.into(CampaignAssetFolder.gather(runDir, config, rewardModel))
+            .setCampaignId(store.campaignId()).setAssetHost(placement.assetHost()).setAssetPort(placement.assetPort())
+            .setAdapterVersionsKept(versionsKept).addAllLoopRewardModels(loopRewardModels).build();
+      } catch (java.io.IOException e) {
+        throw new java.io.UncheckedIOException(e);
+      }
+    }, io);
+    getContext().pipeToSelf(gathered, AssetsGathered::new);
+  }
+
+  private record AssetsGathered(CampaignAssets assets, Throwable error) implements Command {}
+
+  private record NodesListed(Receptionist.Listing listing) implements Command {}
+
+  private record NodeAttached(ActorRef<WorkerNode.Command> node, AttachReply reply, Throwable error)
+      implements Command {}
+
+  private record AttachAgain(ActorRef<WorkerNode.Command> node) implements Command {}
+
+  private Behavior<Command> onAssetsGathered(AssetsGathered m) {
+    if (m.error() != null) {
+      Throwable cause = m.error().getCause() != null ? m.error().getCause() : m.error();
+      getContext().getLog().error("the campaign's files cannot be handed to worker nodes", cause);
+      events.notice("worker nodes cannot be attached: " + cause.getMessage());
+      return this;
+    }
+    assets = m.assets();
+    getContext().getLog().info("worker nodes get the campaign's {} files from {}:{}", assets.getFilesCount(),
+        assets.getAssetHost(), assets.getAssetPort());
+    nodes.forEach(this::attach);
+    return this;
+  }
+
+  private Behavior<Command> onNodesListed(NodesListed m) {
+    Set<ActorRef<WorkerNode.Command>> listed = m.listing().getServiceInstances(WorkerNode.KEY);
+    nodes.retainAll(listed);
+    attached.retainAll(listed);
+    for (ActorRef<WorkerNode.Command> node : listed) {
+      if (nodes.add(node) && assets != null) {
+        attach(node);
+      }
+    }
+    return this;
+  }
+
+  private void attach(ActorRef<WorkerNode.Command> node) {
+    if (attached.contains(node)) {
+      return;
+    }
+    getContext().ask(AttachReply.class, node, ATTACH_TIMEOUT, replyTo -> new WorkerNode.Attach(assets, replyTo),
+        (reply, error) -> new NodeAttached(node, reply, error));
+  }
+
+  /** A node loads the base (fetching it first, when its cache lacks it) before it answers. */
+  private static final Duration ATTACH_TIMEOUT = Duration.ofMinutes(30);
+
+  private Behavior<Command> onNodeAttached(NodeAttached m) {
+    if (!nodes.contains(m.node())) {
+      return this;
+    }
+    if (m.error() != null || !m.reply().getOk()) {
+      String why = m.error() != null ? m.error().getMessage() : m.reply().getError();
+      getContext().getLog().warn("attaching worker node {}: {}; trying again in 10 s", m.node().path().address(), why);
+      events.notice("worker node " + m.node().path().address() + " could not be attached: " + why);
+      timers.startSingleTimer(new AttachAgain(m.node()), Duration.ofSeconds(10));
+      return this;
+    }
+    attached.add(m.node());
+    getContext().getLog().info("worker node {} attached{}", m.reply().getNode(), m.reply().getAlreadyAttached()
+        ? " (it already served this campaign)" : " (" + m.reply().getFilesFetched() + " files fetched)");
+    return this;
+  }
 
   /**
    * The judge of a loop that labels its own samples: its AI judge (any algorithm), and for online DPO
@@ -224,19 +428,59 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
 
   private Behavior<Command> onLoopReported(LoopReported m) {
     finished.put(m.status().getLoop(), m.status());
+    latest.put(m.status().getLoop(), m.status());
     if (finished.size() == config.loops().size()) {
       phase = "done";
+      // The guardian stays: the process that runs it stops the actor system once the summary is written.
       done.complete(new Outcome(Map.copyOf(finished), resources == null ? null : resources.rmAccuracy(), null));
-      return Behaviors.stopped();
     }
     return this;
   }
 
   private Behavior<Command> onGetStatus(GetStatus m) {
+    m.replyTo().tell(status());
+    return this;
+  }
+
+  /** Every loop's latest status (a loop reports each step it takes), in the campaign file's order. */
+  private CampaignStatus status() {
     CampaignStatus.Builder status = CampaignStatus.newBuilder().setName(config.name()).setRunDir(runDir.toString())
         .setPhase(phase).setStartedMs(startedMs);
-    finished.values().forEach(status::addLoops);
-    m.replyTo().tell(status.build());
+    for (String loop : config.loops().keySet()) {
+      LoopStatus s = finished.containsKey(loop) ? finished.get(loop) : latest.get(loop);
+      if (s != null) {
+        status.addLoops(s);
+      }
+    }
+    return status.build();
+  }
+
+  private Behavior<Command> onSteer(Steer m) {
+    List<String> named = m.request().getLoopsList();
+    List<String> unknown = named.stream().filter(n -> !config.loops().containsKey(n)).toList();
+    if (!unknown.isEmpty()) {
+      m.replyTo().tell(CampaignControlReply.newBuilder().setOk(false).setMessage("unknown loop" + (unknown.size() > 1
+          ? "s " : " ") + unknown + " (the campaign's loops: " + config.loops().keySet() + ")").setStatus(status())
+          .build());
+      return this;
+    }
+    if (coordinators.isEmpty()) {
+      m.replyTo().tell(CampaignControlReply.newBuilder().setOk(false).setMessage("the campaign is in its setup"
+          + " (phase " + phase + "): its loops start when it ends; ask again then").setStatus(status()).build());
+      return this;
+    }
+    List<CompletableFuture<LoopStatus>> answers = new ArrayList<>();
+    String reason = m.request().getReason();
+    for (Map.Entry<String, ActorRef<LoopCoordinator.Command>> e : coordinators.entrySet()) {
+      if ((named.isEmpty() || named.contains(e.getKey())) && !finished.containsKey(e.getKey())) {
+        answers.add(org.apache.pekko.actor.typed.javadsl.AskPattern.<LoopCoordinator.Command, LoopStatus>ask(
+            e.getValue(), r -> new LoopCoordinator.Steer(m.control(), reason, r), Duration.ofSeconds(20),
+            getContext().getSystem().scheduler()).toCompletableFuture());
+      }
+    }
+    CompletableFuture<List<LoopStatus>> all = CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new))
+        .thenApply(v -> answers.stream().map(CompletableFuture::join).toList());
+    getContext().pipeToSelf(all, (statuses, error) -> new Steered(m, statuses, error));
     return this;
   }
 

@@ -40,7 +40,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,7 +62,7 @@ public final class CampaignSetup {
    * @param gold the gold scorer (quickstart), or null
    */
   public record Resources(CausalLm model, Tokenizer tokenizer, RewardModel rewardModel,
-      UnaryOperator<double[]> normalize, Double rmAccuracy, PromptStream prompts, QuickstartGold gold,
+      Normalization normalize, Double rmAccuracy, PromptStream prompts, QuickstartGold gold,
       AutoCloseable owner) implements AutoCloseable {
 
     /** The campaign's reward model as loops read it (normalised), or null. */
@@ -147,10 +146,8 @@ public final class CampaignSetup {
           .put("rm_pairs", trained.pairs()).put("rm_heldout_pairs", trained.heldOutPairs());
       writeSetup(runDir, record);
     }
-    double shift = mean;
-    double scale = std;
-    UnaryOperator<double[]> normalize = config.rewardModel().normalize()
-        ? scores -> java.util.Arrays.stream(scores).map(v -> (v - shift) / scale).toArray() : UnaryOperator.identity();
+    Normalization normalize = config.rewardModel().normalize() ? new Normalization(true, mean, std)
+        : Normalization.NONE;
     List<TaskPrompt> train = setup.rlPrompts();
     List<Prompt> prompts = new ArrayList<>(train.size());
     for (int i = 0; i < train.size(); i++) {
@@ -213,7 +210,7 @@ public final class CampaignSetup {
       }
     }
     RewardModel closeable = rm;
-    return new Resources(model, tokenizer, rm, UnaryOperator.identity(), null, prompts, null, () -> {
+    return new Resources(model, tokenizer, rm, Normalization.NONE, null, prompts, null, () -> {
       if (closeable != null) {
         closeable.close();
       }

@@ -64,6 +64,9 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
    */
   public record RecordEvaluation(MetricsReport report, ActorRef<Ack> replyTo) implements Command, WireMessage {}
 
+  /** Checkpoints the last step taken unless it has a checkpoint already (a loop that is being stopped). */
+  public record CheckpointNow(ActorRef<Ack> replyTo) implements Command, WireMessage {}
+
   static final String TRAINER_STATE = "trainer-state.pb";
   static final String LOOP_STATE = "loop-state.json";
   static final String ADAPTER = "adapter";
@@ -173,6 +176,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         .onMessage(Initial.class, this::onInitial)
         .onMessage(Learn.class, this::onLearn)
         .onMessage(RecordEvaluation.class, this::onRecordEvaluation)
+        .onMessage(CheckpointNow.class, this::onCheckpointNow)
         .onSignal(PostStop.class, signal -> {
           trainer.close();
           return this;
@@ -270,6 +274,23 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
     }
     store.recordMetrics(merged.build());
     m.replyTo().tell(Ack.newBuilder().setOk(true).build());
+    return this;
+  }
+
+  private Behavior<Command> onCheckpointNow(CheckpointNow m) {
+    try {
+      boolean has = store.checkpoints(loop.name()).stream().anyMatch(c -> c.step() == step);
+      if (step > 0 && !has) {
+        store.commitStep(loop.name(), step, step - 1, List.of(), writeCheckpoint(step));
+        prune();
+      }
+      m.replyTo().tell(Ack.newBuilder().setOk(true).setDetail(has || step == 0 ? "step " + step
+          + " needs no checkpoint" : "checkpoint at step " + step).build());
+    } catch (IOException | RuntimeException e) {
+      getContext().getLog().error("loop {}: checkpoint at step {} failed", loop.name(), step, e);
+      m.replyTo().tell(Ack.newBuilder().setOk(false).setError(e.getClass().getSimpleName() + ": " + e.getMessage())
+          .build());
+    }
     return this;
   }
 

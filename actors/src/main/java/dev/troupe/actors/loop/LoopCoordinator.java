@@ -99,6 +99,14 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   /** Do {@code action} again, after a back-off. */
   private record Retry(String what, Runnable action) implements Command {}
 
+  /** What CampaignService asks of a loop. */
+  public enum Control { PAUSE, RESUME, STOP }
+
+  /** Pauses, resumes or stops the loop; answered with its status once the request took effect (a stop: at once). */
+  public record Steer(Control control, String reason, ActorRef<LoopStatus> replyTo) implements Command {}
+
+  private record StopCheckpointed(Ack ack, Throwable error) implements Command {}
+
   /** How a loop gets what its learner reads. */
   public enum Kind {
     /** ppo, grpo, rloo: sampled rollouts scored by the campaign's reward model or the gold scorer. */
@@ -155,6 +163,10 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private long stepEndedMs;
   /** Versions to serve, in order (the head is being served). */
   private final java.util.ArrayDeque<AdapterVersion> toServe = new java.util.ArrayDeque<>();
+  private boolean paused;
+  private boolean stopping;
+  private boolean stopCheckpointing;
+  private String pauseReason = "";
 
   public static Behavior<Command> create(LoopContext context, ActorRef<PolicyWorker.Command> policy,
       ActorRef<RewardWorker.Command> reward, ActorRef<FeedbackCollector.Command> feedback,
@@ -211,6 +223,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
           m.action().run();
           return this;
         })
+        .onMessage(Steer.class, this::onSteer)
+        .onMessage(StopCheckpointed.class, this::onStopCheckpointed)
         .build();
   }
 
@@ -307,6 +321,10 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   /** Requests what may be requested now and hands the learner its next batch when it is ready. */
   private void pump() {
     if (state != LoopState.LOOP_STATE_RUNNING && state != LoopState.LOOP_STATE_WAITING || evaluating) {
+      return;
+    }
+    if (paused) {
+      stopWhenSettled();
       return;
     }
     if (step == loop.steps()) {
@@ -714,6 +732,64 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   static final String GOLD_END = "eval/gold_end";
   static final String KL = "eval/kl";
 
+  // ---- pause, resume, stop ----------------------------------------------------------------------
+
+  private Behavior<Command> onSteer(Steer m) {
+    boolean over = state == LoopState.LOOP_STATE_DONE || state == LoopState.LOOP_STATE_FAILED
+        || state == LoopState.LOOP_STATE_STOPPED;
+    if (!over) {
+      switch (m.control()) {
+        case PAUSE -> {
+          paused = true;
+          pauseReason = m.reason();
+          getContext().getLog().info("loop {} paused: {}", loop.name(), m.reason());
+        }
+        case RESUME -> {
+          if (!stopping && paused) {
+            paused = false;
+            getContext().getLog().info("loop {} resumed: {}", loop.name(), m.reason());
+            pump();
+          }
+        }
+        case STOP -> {
+          paused = true;
+          stopping = true;
+          pauseReason = m.reason();
+          getContext().getLog().info("loop {} stopping: {}", loop.name(), m.reason());
+          stopWhenSettled();
+        }
+      }
+    }
+    m.replyTo().tell(status());
+    return this;
+  }
+
+  /**
+   * A stopping loop ends once nothing that changes its adapter is under way (a step, a version being
+   * served, an evaluation), after a checkpoint of its last step: running the campaign again resumes it there.
+   */
+  private void stopWhenSettled() {
+    if (!stopping || stopCheckpointing || learnerBusy || evaluating || !toServe.isEmpty()
+        || state == LoopState.LOOP_STATE_STARTING) {
+      return;
+    }
+    stopCheckpointing = true;
+    getContext().ask(Ack.class, learner, LEARN_TIMEOUT, Learner.CheckpointNow::new, StopCheckpointed::new);
+  }
+
+  private Behavior<Command> onStopCheckpointed(StopCheckpointed m) {
+    if (m.error() != null || !m.ack().getOk()) {
+      return fail("checkpointing before the stop: " + (m.error() != null ? m.error().getMessage() : m.ack().getError()));
+    }
+    state = LoopState.LOOP_STATE_STOPPED;
+    message = "stopped at step " + step + (pauseReason.isEmpty() ? "" : ": " + pauseReason);
+    LoopStatus status = status();
+    context.events().loopFinished(status);
+    reportTo.tell(status);
+    getContext().stop(learner);
+    return this;
+  }
+
   // ---- waiting, failing, finishing -------------------------------------------------------------
 
   /** Tries {@code action} again after 0.5 s · 2^attempt (at most 30 s); the loop says why it waits. */
@@ -722,7 +798,12 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     state = state == LoopState.LOOP_STATE_STARTING ? state : LoopState.LOOP_STATE_WAITING;
     message = why;
     Duration delay = Duration.ofMillis((long) Math.min(MAX_BACKOFF.toMillis(), 500 * Math.pow(2, Math.min(attempt, 10))));
-    getContext().getLog().warn("loop {}: {}; trying again in {} ms", loop.name(), why, delay.toMillis());
+    if (waitingStreak == 1 || waitingStreak % 20 == 0) {
+      getContext().getLog().warn("loop {}: {}; trying again in {} ms (attempt {})", loop.name(), why, delay.toMillis(),
+          waitingStreak);
+    } else {
+      getContext().getLog().debug("loop {}: {}; trying again in {} ms", loop.name(), why, delay.toMillis());
+    }
     if (waitingStreak == 1) {
       context.events().notice("loop " + loop.name() + ": " + why + " (retrying with back-off; other loops go on)");
     }
@@ -757,9 +838,14 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   }
 
   private LoopStatus status() {
+    boolean shownPaused = paused && (state == LoopState.LOOP_STATE_RUNNING || state == LoopState.LOOP_STATE_WAITING
+        || state == LoopState.LOOP_STATE_STARTING);
+    LoopState shown = shownPaused ? LoopState.LOOP_STATE_PAUSED : state;
+    String shownMessage = shownPaused ? (stopping ? "stopping" : "paused") + (pauseReason.isEmpty() ? "" : ": "
+        + pauseReason) + (state == LoopState.LOOP_STATE_WAITING ? " (and waiting: " + message + ")" : "") : message;
     LoopStatus.Builder s = LoopStatus.newBuilder().setLoop(loop.name()).setAlgorithm(loop.algorithm().configName())
         .setFeedback(loop.feedback().configName()).setStep(step).setSteps(loop.steps())
-        .setAdapterVersion(Math.max(0, published)).setState(state).setMessage(message).putAllMetrics(lastMetrics)
+        .setAdapterVersion(Math.max(0, published)).setState(shown).setMessage(shownMessage).putAllMetrics(lastMetrics)
         .setStepStartedMs(stepStartedMs).setStepEndedMs(stepEndedMs);
     if (resumedFrom != null) {
       s.setResumedFromStep(resumedFrom);
