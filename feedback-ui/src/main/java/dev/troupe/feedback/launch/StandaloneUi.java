@@ -82,6 +82,11 @@ public final class StandaloneUi implements AutoCloseable {
     return server.url();
   }
 
+  /** The store this UI serves (open while the UI runs). */
+  public CampaignStore store() {
+    return store;
+  }
+
   /** Runs until the process is told to stop (Ctrl-C, SIGTERM), then stops cleanly. */
   public void awaitShutdown() throws InterruptedException {
     CountDownLatch stopped = new CountDownLatch(1);

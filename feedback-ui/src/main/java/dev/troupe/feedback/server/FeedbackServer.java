@@ -140,6 +140,11 @@ public final class FeedbackServer implements AutoCloseable {
 
   private static CompletionStage<HttpResponse> api(Api api, HttpRequest request, String method, String path,
       Materializer materializer) {
+    java.util.OptionalLong declared = request.entity().getContentLengthOption();
+    if (declared.isPresent() && declared.getAsLong() > MAX_BODY_BYTES) {
+      request.discardEntityBytes(materializer);
+      return CompletableFuture.completedFuture(tooLarge());
+    }
     CompletionStage<String> body = method.equals("GET") || method.equals("HEAD")
         ? request.discardEntityBytes(materializer).completionStage().thenApply(done -> "")
         : request.entity().toStrict(BODY_TIMEOUT.toMillis(), MAX_BODY_BYTES, materializer)
@@ -164,12 +169,17 @@ public final class FeedbackServer implements AutoCloseable {
         .exceptionally(error -> {
           Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
               ? error.getCause() : error;
-          if (cause instanceof EntityStreamSizeException) {
-            return error(413, "body: larger than " + MAX_BODY_BYTES + " bytes");
+          if (cause instanceof EntityStreamSizeException || (cause instanceof org.apache.pekko.http.scaladsl.model.EntityStreamException
+              && String.valueOf(cause.getMessage()).contains("exceeds"))) {
+            return tooLarge();
           }
           log.warn("{} {}: reading the request failed: {}", method, path, cause.toString());
           return error(400, "body: could not be read (" + cause.getClass().getSimpleName() + ")");
         });
+  }
+
+  private static HttpResponse tooLarge() {
+    return error(413, "body: larger than " + MAX_BODY_BYTES + " bytes").addHeader(RawHeader.create("Connection", "close"));
   }
 
   private static HttpResponse response(Api.Reply reply) {
@@ -217,7 +227,7 @@ public final class FeedbackServer implements AutoCloseable {
     } else if (path.startsWith("/static/") && STATIC_PATH.matcher(path.substring(8)).matches() && !path.contains("..")) {
       resource = "web/" + path.substring(8);
     } else if (path.startsWith("/webjars/") && STATIC_PATH.matcher(path.substring(9)).matches() && !path.contains("..")) {
-      resource = "META-INF/resources/webjars/" + path.substring(9);
+      resource = webjarResource(path.substring(9));
     } else {
       return error(404, "not found: " + path);
     }
@@ -231,6 +241,28 @@ public final class FeedbackServer implements AutoCloseable {
     } catch (IOException e) {
       return error(500, "reading " + path + " failed");
     }
+  }
+
+  /**
+   * "uplot/dist/x.js" as the resource of the WebJar on the class path, whatever its version (the parent pom
+   * holds the one version; pages never repeat it).
+   */
+  private static String webjarResource(String rest) {
+    int slash = rest.indexOf('/');
+    if (slash > 0) {
+      String name = rest.substring(0, slash);
+      try (InputStream in = FeedbackServer.class.getClassLoader().getResourceAsStream(
+          "META-INF/maven/org.webjars.npm/" + name + "/pom.properties")) {
+        if (in != null) {
+          java.util.Properties p = new java.util.Properties();
+          p.load(in);
+          return "META-INF/resources/webjars/" + name + "/" + p.getProperty("version") + rest.substring(slash);
+        }
+      } catch (IOException e) {
+        log.warn("reading the version of WebJar {}: {}", name, e.getMessage());
+      }
+    }
+    return "META-INF/resources/webjars/" + rest;
   }
 
   private static ContentType contentType(String resource) {
