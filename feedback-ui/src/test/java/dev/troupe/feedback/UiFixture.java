@@ -31,15 +31,23 @@ final class UiFixture implements AutoCloseable {
 
   final Path runDir;
   final StandaloneUi ui;
+  private final URI base;
   final HttpClient http = HttpClient.newBuilder().connectTimeout(TIMEOUT).build();
 
-  private UiFixture(Path runDir, StandaloneUi ui) {
+  private UiFixture(Path runDir, StandaloneUi ui, URI base) {
     this.runDir = runDir;
     this.ui = ui;
+    this.base = base;
   }
 
   static UiFixture start(Path runDir) {
-    return new UiFixture(runDir, StandaloneUi.start(runDir, "127.0.0.1", 0));
+    StandaloneUi ui = StandaloneUi.start(runDir, "127.0.0.1", 0);
+    return new UiFixture(runDir, ui, ui.url());
+  }
+
+  /** Clients of a server this fixture did not start (another process, a campaign's). */
+  static UiFixture remote(URI base) {
+    return new UiFixture(null, null, base);
   }
 
   CampaignStore store() {
@@ -47,7 +55,7 @@ final class UiFixture implements AutoCloseable {
   }
 
   URI url(String path) {
-    return ui.url().resolve(path);
+    return base.resolve(path);
   }
 
   void addUser(String name, Users.Role role) {
@@ -145,6 +153,8 @@ final class UiFixture implements AutoCloseable {
 
   @Override
   public void close() {
-    ui.close();
+    if (ui != null) {
+      ui.close();
+    }
   }
 }
