@@ -48,6 +48,7 @@ async function onLogout() {
 }
 
 async function enter(me) {
+  if (document.activeElement) document.activeElement.blur(); // keys go to the page, not the hidden login form
   $('login').hidden = true;
   $('rater').hidden = false;
   $('logout').hidden = false;
