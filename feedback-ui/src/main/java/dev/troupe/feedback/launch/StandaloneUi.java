@@ -112,6 +112,19 @@ public final class StandaloneUi implements AutoCloseable {
     }
   }
 
+  /**
+   * The store of a run folder, as its campaign configured it (campaign.conf's store settings) or the
+   * default SQLite file, made (with its folder) when it does not exist yet.
+   */
+  public static CampaignStore openStore(Path runDir) {
+    CampaignConfig config = campaignOf(runDir);
+    if (config == null || config.store().url() == null) {
+      return CampaignStore.open(CampaignStore.defaultUrl(runDir), config == null ? null : config.store().user(), null);
+    }
+    String password = config.store().passwordEnv() == null ? null : System.getenv(config.store().passwordEnv());
+    return CampaignStore.open(config.store().url(), config.store().user(), password);
+  }
+
   private static CampaignConfig campaignOf(Path runDir) {
     Path file = runDir.resolve("campaign.conf");
     if (!Files.isRegularFile(file)) {
