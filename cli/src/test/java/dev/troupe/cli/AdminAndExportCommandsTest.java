@@ -87,7 +87,7 @@ class AdminAndExportCommandsTest {
     assertEquals("Human: sort 3 1 2\n\nAssistant: 1 2 3", hhRows.get(0).get("chosen").asText());
     Object[] hhAi = ModelCommandTest.troupe("export", "labels", "--run-dir", runDir.toString(), "--format", "hh",
         "--source", "ai");
-    assertEquals("\n\nHuman: count to two\n\nAssistant: 1 2", rows((String) hhAi[1]).get(0).get("chosen").asText(),
+    assertEquals("\n\nHuman: count to two\n\nAssistant: 1 2 3", rows((String) hhAi[1]).get(0).get("chosen").asText(),
         "a plain prompt becomes the human's turn");
 
     Path file = dir.resolve("kto.jsonl");
