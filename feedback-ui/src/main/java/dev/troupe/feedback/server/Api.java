@@ -159,6 +159,7 @@ final class Api {
       throw new ApiException(401, "wrong username or password");
     }
     throttle.succeeded(username);
+    store.users().purgeExpiredSessions(now); // sessions end by time; their rows go when someone logs in
     String token = randomToken();
     String csrf = randomToken();
     store.users().createSession(new Users.Session(sha256(token), username, csrf, now, now + SESSION_TTL.toMillis()));
