@@ -40,12 +40,14 @@ mkdir -p "$run_dir/nodes"
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 next_port=${TROUPE_BASE_PORT:-25520}
+# Sets $port to the next free port (no subshell: the counter must advance here).
 take_port() {
   while ! port_free "$next_port"; do next_port=$((next_port + 1)); done
-  echo "$next_port"
+  port=$next_port
   next_port=$((next_port + 1))
 }
-coordinator_port=$(take_port)
+take_port
+coordinator_port=$port
 seeds="127.0.0.1:$coordinator_port"
 
 pids=()
@@ -85,13 +87,13 @@ coordinator=$!
 pids+=("$coordinator")
 names+=(coordinator)
 for i in $(seq 1 "$policy"); do
-  p=$(take_port)
-  start_member "policy-$i" "$run_dir/nodes/policy-$i.log" --roles policy --port "$p" --seeds "$seeds" \
+  take_port
+  start_member "policy-$i" "$run_dir/nodes/policy-$i.log" --roles policy --port "$port" --seeds "$seeds" \
     --run-dir "$run_dir/nodes/policy-$i"
 done
 for i in $(seq 1 "$reward"); do
-  p=$(take_port)
-  start_member "reward-$i" "$run_dir/nodes/reward-$i.log" --roles reward --port "$p" --seeds "$seeds" \
+  take_port
+  start_member "reward-$i" "$run_dir/nodes/reward-$i.log" --roles reward --port "$port" --seeds "$seeds" \
     --run-dir "$run_dir/nodes/reward-$i"
 done
 

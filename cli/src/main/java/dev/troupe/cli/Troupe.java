@@ -9,7 +9,9 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "troupe 0.1.0",
     description = "Actor-based RLHF training orchestrator (PPO, GRPO, DPO over LoRA adapters on DJL).",
-    subcommands = {RunCommand.class, NodeCommand.class, DemoCommand.class, ConfigCommand.class, LedgerCommand.class, TrainCommand.class, ExperimentCommand.class, ModelCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {RunCommand.class, NodeCommand.class, DemoCommand.class, ConfigCommand.class, LedgerCommand.class,
+        UiCommand.class, AdminCommand.class, ExportCommand.class, TrainCommand.class, ExperimentCommand.class,
+        ModelCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Troupe implements Runnable {
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;

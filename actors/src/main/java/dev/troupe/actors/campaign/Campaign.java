@@ -70,7 +70,21 @@ public final class Campaign {
       store.close();
       throw e;
     }
-    return new Running(config, runDir, store, system, done, System.nanoTime());
+    return new Running(config, runDir, store, system, done, System.nanoTime(),
+        startExtensions(new CampaignExtension.Context(config, runDir, store, system, events)));
+  }
+
+  /** Starts every {@link CampaignExtension} on the class path (the feedback UI); one that fails is a notice. */
+  public static java.util.List<AutoCloseable> startExtensions(CampaignExtension.Context context) {
+    java.util.List<AutoCloseable> started = new java.util.ArrayList<>();
+    for (CampaignExtension extension : java.util.ServiceLoader.load(CampaignExtension.class)) {
+      try {
+        started.add(extension.start(context));
+      } catch (Exception e) {
+        context.events().notice(extension.getClass().getSimpleName() + " did not start: " + e.getMessage());
+      }
+    }
+    return started;
   }
 
   /** The campaign's store: its configured URL, or the run folder's SQLite file. */
@@ -99,9 +113,11 @@ public final class Campaign {
     private final ActorSystem<CampaignGuardian.Command> system;
     private final CompletableFuture<CampaignGuardian.Outcome> done;
     private final long start;
+    private final java.util.List<AutoCloseable> extensions;
 
     private Running(CampaignConfig config, Path runDir, CampaignStore store, ActorSystem<CampaignGuardian.Command> system,
-        CompletableFuture<CampaignGuardian.Outcome> done, long start) {
+        CompletableFuture<CampaignGuardian.Outcome> done, long start, java.util.List<AutoCloseable> extensions) {
+      this.extensions = extensions;
       this.config = config;
       this.runDir = runDir;
       this.store = store;
@@ -135,6 +151,14 @@ public final class Campaign {
     }
 
     private void terminate() {
+      for (AutoCloseable extension : extensions) {
+        try {
+          extension.close();
+        } catch (Exception e) {
+          org.slf4j.LoggerFactory.getLogger(Campaign.class).warn("stopping {}: {}", extension, e.getMessage());
+        }
+      }
+      extensions.clear();
       system.terminate();
       try {
         system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);

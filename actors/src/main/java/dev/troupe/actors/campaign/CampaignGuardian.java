@@ -247,8 +247,14 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
         judges.put(loop.name(), judge.judge());
       }
     }
-    ActorRef<FeedbackCollector.Command> feedback = getContext().spawn(FeedbackCollector.create(store, loopJudges),
-        "feedback");
+    // The raters' queue (issue 12): the reward worker orders candidates, the tokenizer turns rewrites into tokens.
+    Map<String, Integer> maxStaleness = new LinkedHashMap<>();
+    config.loops().values().forEach(l -> maxStaleness.put(l.name(), l.maxStaleness()));
+    FeedbackCollector.Raters raters = new FeedbackCollector.Raters(config.feedbackQueue(), maxStaleness,
+        resources.rewardModel() != null ? reward : null, LoopCoordinator.CAMPAIGN_REWARD_MODEL,
+        dev.troupe.actors.feedback.HumanQueue.responseTokens(resources.tokenizer()), config.seed());
+    ActorRef<FeedbackCollector.Command> feedback = getContext().spawn(FeedbackCollector.create(store, loopJudges,
+        raters), "feedback");
     ActorRef<LoopStatus> reports = getContext().messageAdapter(LoopStatus.class, LoopReported::new);
     Checkpoints checkpoints = new Checkpoints(runDir.resolve("checkpoints"));
     phase = "loops";

@@ -15,7 +15,15 @@ import java.util.Map;
  */
 public record CampaignConfig(String name, long seed, BaseModel baseModel, RewardModelSource rewardModel,
     QuickstartSizes quickstart, PromptSource prompts, Map<String, LoopConfig> loops, Checkpointing checkpoint,
-    StoreSettings store, int tensorThreads) {
+    StoreSettings store, int tensorThreads, UiSettings ui, FeedbackQueueSettings feedbackQueue) {
+
+  /** A campaign with the default feedback UI and queue settings. */
+  public CampaignConfig(String name, long seed, BaseModel baseModel, RewardModelSource rewardModel,
+      QuickstartSizes quickstart, PromptSource prompts, Map<String, LoopConfig> loops, Checkpointing checkpoint,
+      StoreSettings store, int tensorThreads) {
+    this(name, seed, baseModel, rewardModel, quickstart, prompts, loops, checkpoint, store, tensorThreads,
+        UiSettings.DEFAULT, FeedbackQueueSettings.DEFAULT);
+  }
 
   /**
    * Reads {@code file} (null: the shipped quickstart campaign, resource campaigns/quickstart.conf) over the
@@ -59,6 +67,10 @@ public record CampaignConfig(String name, long seed, BaseModel baseModel, Reward
     c.put("checkpoint", section("every", checkpoint.every(), "keep", checkpoint.keep()));
     c.put("store", section("url", store.url(), "user", store.user(), "password-env", store.passwordEnv()));
     c.put("tensor-threads", tensorThreads);
+    c.put("ui", section("enabled", ui.enabled(), "host", ui.host(), "port", ui.port()));
+    c.put("feedback-queue", section("selection", feedbackQueue.selection().configName(), "overlap",
+        feedbackQueue.overlap(), "gold-share", feedbackQueue.goldShare(), "gold-items", feedbackQueue.goldItems(),
+        "lease", feedbackQueue.lease(), "max-open", feedbackQueue.maxOpen(), "guidelines", feedbackQueue.guidelines()));
     return HoconText.render(Map.of("troupe.campaign", c));
   }
 

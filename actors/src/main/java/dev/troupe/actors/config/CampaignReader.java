@@ -296,11 +296,44 @@ final class CampaignReader {
     StoreSettings store = new StoreSettings(r.nullableString("store.url"), r.nullableString("store.user"),
         r.nullableString("store.password-env"));
     int tensorThreads = r.integer("tensor-threads", 0);
+    UiSettings ui = ui(r);
+    FeedbackQueueSettings feedbackQueue = feedbackQueue(r);
     if (!quickstart && basePath != null) {
       beyondTheQuickstart(r, user, basePath, prompts, rewardModel, loops.values());
     }
     return new CampaignConfig(name, seed, baseModel, rewardModel, sizes, prompts,
-        Collections.unmodifiableMap(loops), checkpoint, store, tensorThreads);
+        Collections.unmodifiableMap(loops), checkpoint, store, tensorThreads, ui, feedbackQueue);
+  }
+
+  private static UiSettings ui(KeyReader r) {
+    boolean enabled = r.bool("ui.enabled");
+    String host = r.string("ui.host");
+    if (host != null && host.isBlank()) {
+      r.problem("ui.host", "must name an address to listen on, e.g. 127.0.0.1 (loopback) or 0.0.0.0 (every interface)");
+    }
+    long port = r.longInteger("ui.port", 0);
+    if (port > 65535) {
+      r.problem("ui.port", port + " is not a TCP port: expected 0 (any free port) to 65535");
+    }
+    return new UiSettings(enabled, host, (int) Math.min(port, 65535));
+  }
+
+  private static FeedbackQueueSettings feedbackQueue(KeyReader r) {
+    String selection = r.oneOf("feedback-queue.selection", Arrays.stream(FeedbackQueueSettings.Selection.values())
+        .map(FeedbackQueueSettings.Selection::configName).toList());
+    int overlap = r.integer("feedback-queue.overlap", 1);
+    double goldShare = r.number("feedback-queue.gold-share", v -> v >= 0 && v <= 0.5,
+        "must be in [0, 0.5] (a share of each rater's tasks)");
+    int goldItems = r.integer("feedback-queue.gold-items", 0);
+    Duration lease = r.duration("feedback-queue.lease");
+    if (lease != null && !lease.isZero() && lease.toMillis() < 1000) {
+      r.problem("feedback-queue.lease", lease + " is too short: a rater needs time to read (at least 1s)");
+    }
+    int maxOpen = r.integer("feedback-queue.max-open", 1);
+    String guidelines = r.string("feedback-queue.guidelines");
+    return new FeedbackQueueSettings(selection == null ? FeedbackQueueSettings.Selection.DISAGREEMENT
+        : FeedbackQueueSettings.Selection.parse(selection), overlap, goldShare, goldItems,
+        lease == null ? FeedbackQueueSettings.DEFAULT.lease() : lease, maxOpen, guidelines == null ? "" : guidelines);
   }
 
   /** With a base of the user's own, the quickstart's prompts, reward model and sizes do not apply. */

@@ -1,5 +1,6 @@
 package dev.troupe.actors.feedback;
 
+import dev.troupe.actors.config.FeedbackQueueSettings;
 import dev.troupe.actors.judge.AiLabels;
 import dev.troupe.actors.judge.Judge;
 import dev.troupe.actors.judge.JudgeUnavailableException;
@@ -18,7 +19,16 @@ import dev.troupe.protocol.Label;
 import dev.troupe.protocol.PairsRequest;
 import dev.troupe.protocol.PreferenceBatch;
 import dev.troupe.protocol.PreferencePair;
+import dev.troupe.protocol.HumanTask;
+import dev.troupe.protocol.LabelReceipt;
+import dev.troupe.protocol.LabelSubmission;
+import dev.troupe.protocol.SkipRequest;
+import dev.troupe.protocol.TaskAck;
+import dev.troupe.protocol.TaskReply;
+import dev.troupe.protocol.TaskRequest;
+import dev.troupe.protocol.UndoRequest;
 import dev.troupe.protocol.wire.WireMessage;
+import dev.troupe.reward.RewardWorker;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
@@ -33,12 +43,16 @@ import org.apache.pekko.actor.typed.javadsl.AbstractBehavior;
 import org.apache.pekko.actor.typed.javadsl.ActorContext;
 import org.apache.pekko.actor.typed.javadsl.Behaviors;
 import org.apache.pekko.actor.typed.javadsl.Receive;
+import org.apache.pekko.actor.typed.receptionist.Receptionist;
 import org.apache.pekko.actor.typed.receptionist.ServiceKey;
 
 /**
  * Where every label comes in and is made durable before anyone hears of it: the AI judges' verdicts
- * on loops' fresh comparisons, raters' labels, and the stored pairs a loop has not consumed yet. Work
- * runs on the I/O dispatcher, so a judge that does not answer holds none of the tensor threads.
+ * on loops' fresh comparisons, raters' labels, and the stored pairs a loop has not consumed yet. It
+ * also keeps the raters' task queue ({@link HumanQueue}): judged comparisons become tasks, ordered by
+ * how much the reward model and the judge disagree, with gold items and overlap. Work runs on the I/O
+ * dispatcher, so a judge that does not answer holds none of the tensor threads. Registered with the
+ * receptionist under {@link #KEY}, where the feedback UI finds it.
  */
 public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.Command> {
   public sealed interface Command {}
@@ -56,6 +70,22 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
   /** A rater's label; acknowledged only once committed (the same client id twice stores one label). */
   public record SubmitLabel(Label label, ActorRef<Ack> replyTo) implements Command, WireMessage {}
 
+  /** The task a rater should do now (their live lease, a gold item when due, or the top of the queue), leased to them. */
+  public record NextTask(TaskRequest request, ActorRef<TaskReply> replyTo) implements Command, WireMessage {}
+
+  /** A rater's answer to a task; acknowledged only once committed (the same client id twice stores one label). */
+  public record SubmitTaskLabel(LabelSubmission submission, ActorRef<LabelReceipt> replyTo)
+      implements Command, WireMessage {}
+
+  /** Undoes a rater's own label until a training step consumed it. */
+  public record UndoLabel(UndoRequest request, ActorRef<TaskAck> replyTo) implements Command, WireMessage {}
+
+  /** A rater passes on a task. */
+  public record SkipTask(SkipRequest request, ActorRef<TaskAck> replyTo) implements Command, WireMessage {}
+
+  private record Scored(List<Comparison> comparisons, List<Label> labels, String loop, dev.troupe.protocol.ScoreBatch scores,
+      Throwable error) implements Command {}
+
   public static final ServiceKey<Command> KEY = ServiceKey.create(Command.class, "feedback-collector");
 
   /**
@@ -68,19 +98,49 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
     }
   }
 
+  /**
+   * What the raters' queue needs from the campaign: its settings, each loop's max staleness, the reward
+   * worker and model that score candidates (null: none, priorities then fall back as the settings say),
+   * a tokenizer for raters' rewrites (null: rewrites are refused) and the campaign's seed.
+   */
+  public record Raters(FeedbackQueueSettings settings, Map<String, Integer> maxStaleness,
+      ActorRef<RewardWorker.Command> reward, String rewardModel, java.util.function.Function<String, long[]> tokenizer,
+      long seed) {
+    public static Raters of(FeedbackQueueSettings settings) {
+      return new Raters(settings, Map.of(), null, null, null, 0);
+    }
+  }
+
+  private static final java.time.Duration SCORE_TIMEOUT = java.time.Duration.ofMinutes(2);
+
   private final CampaignStore store;
   private final Map<String, LoopJudge> judges;
   private final Executor io;
+  private final HumanQueue queue;
+  private final Raters raters;
 
   public static Behavior<Command> create(CampaignStore store, Map<String, LoopJudge> judges) {
-    return Behaviors.setup(ctx -> new FeedbackCollector(ctx, store, judges));
+    return create(store, judges, Raters.of(FeedbackQueueSettings.DEFAULT));
   }
 
-  private FeedbackCollector(ActorContext<Command> context, CampaignStore store, Map<String, LoopJudge> judges) {
+  public static Behavior<Command> create(CampaignStore store, Map<String, LoopJudge> judges, Raters raters) {
+    return Behaviors.setup(ctx -> new FeedbackCollector(ctx, store, judges, raters));
+  }
+
+  private FeedbackCollector(ActorContext<Command> context, CampaignStore store, Map<String, LoopJudge> judges,
+      Raters raters) {
     super(context);
     this.store = store;
     this.judges = Map.copyOf(judges);
+    this.raters = raters;
     this.io = context.getSystem().dispatchers().lookup(DispatcherSelector.fromConfig("troupe.io-dispatcher"));
+    this.queue = new HumanQueue(store, raters.settings(), raters.maxStaleness(), raters.tokenizer(), raters.seed());
+    context.getSystem().receptionist().tell(Receptionist.register(KEY, context.getSelf()));
+    CompletableFuture.runAsync(queue::addGoldItems, io).whenComplete((ok, error) -> {
+      if (error != null) {
+        org.slf4j.LoggerFactory.getLogger(FeedbackCollector.class).warn("gold items not queued: {}", cause(error).getMessage());
+      }
+    });
   }
 
   @Override
@@ -90,6 +150,11 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
         .onMessage(NextPairs.class, this::onNextPairs)
         .onMessage(SubmitLabel.class, this::onSubmitLabel)
         .onMessage(PairsConsumed.class, this::onPairsConsumed)
+        .onMessage(NextTask.class, this::onNextTask)
+        .onMessage(SubmitTaskLabel.class, this::onSubmitTaskLabel)
+        .onMessage(UndoLabel.class, this::onUndoLabel)
+        .onMessage(SkipTask.class, this::onSkipTask)
+        .onMessage(Scored.class, this::onScored)
         .build();
   }
 
@@ -100,9 +165,78 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
           + "' has no judge here (judges: " + judges.keySet() + ")").build());
       return this;
     }
+    String loop = m.request().getLoop();
     CompletableFuture.supplyAsync(() -> judgeAndStore(judge, m.request().getComparisonsList()), io)
-        .whenComplete((batch, error) -> m.replyTo().tell(error == null ? batch : failure(error)));
+        .whenComplete((batch, error) -> {
+          m.replyTo().tell(error == null ? batch : failure(error));
+          if (error == null && batch.getError().isEmpty()) {
+            getContext().getSelf().tell(new Scored(m.request().getComparisonsList(), List.of(), loop, null, null));
+          }
+        });
     return this;
+  }
+
+  /**
+   * Judged comparisons become raters' tasks: first the reward model scores their responses (when the
+   * queue orders by it), then they are queued with their priorities. The loop that asked has its
+   * answer already; this never delays it.
+   */
+  private Behavior<Command> onScored(Scored m) {
+    boolean needScores = raters.reward() != null && raters.settings().selection() != FeedbackQueueSettings.Selection.RANDOM;
+    if (m.scores() == null && m.error() == null && needScores) {
+      dev.troupe.protocol.ScoreRequest request = HumanQueue.scoreRequest(m.loop(), m.comparisons(), raters.rewardModel());
+      getContext().ask(dev.troupe.protocol.ScoreBatch.class, raters.reward(), SCORE_TIMEOUT,
+          replyTo -> new RewardWorker.Score(request, replyTo),
+          (scores, error) -> new Scored(m.comparisons(), m.labels(), m.loop(), scores, error == null && scores == null
+              ? new IllegalStateException("no scores") : error));
+      return this;
+    }
+    if (m.error() != null) {
+      getContext().getLog().info("queueing without reward scores ({}): {}", m.loop(), m.error().getMessage());
+    }
+    dev.troupe.protocol.ScoreBatch scores = m.error() == null && m.scores() != null && m.scores().getError().isEmpty()
+        ? m.scores() : null;
+    CompletableFuture.runAsync(() -> queue.enqueueJudged(m.loop(), m.comparisons(), scores), io)
+        .whenComplete((ok, error) -> {
+          if (error != null) {
+            org.slf4j.LoggerFactory.getLogger(FeedbackCollector.class).warn("queueing comparisons of loop {} for raters"
+                + " failed: {}", m.loop(), cause(error).getMessage());
+          }
+        });
+    return this;
+  }
+
+  private Behavior<Command> onNextTask(NextTask m) {
+    CompletableFuture.supplyAsync(() -> queue.next(m.request().getRaterId(), System.currentTimeMillis()), io)
+        .whenComplete((task, error) -> m.replyTo().tell(error != null
+            ? TaskReply.newBuilder().setError(cause(error).getMessage()).build()
+            : task.map(t -> TaskReply.newBuilder().setTask(t).build()).orElse(TaskReply.getDefaultInstance())));
+    return this;
+  }
+
+  private Behavior<Command> onSubmitTaskLabel(SubmitTaskLabel m) {
+    CompletableFuture.supplyAsync(() -> queue.submit(m.submission(), System.currentTimeMillis()), io)
+        .whenComplete((receipt, error) -> m.replyTo().tell(error == null ? receipt : LabelReceipt.newBuilder()
+            .setRefusal(dev.troupe.protocol.RefusalKind.REFUSAL_KIND_UNAVAILABLE).setError(cause(error).getMessage()).build()));
+    return this;
+  }
+
+  private Behavior<Command> onUndoLabel(UndoLabel m) {
+    CompletableFuture.supplyAsync(() -> queue.undo(m.request().getRaterId(), m.request().getLabelId()), io)
+        .whenComplete((ack, error) -> m.replyTo().tell(error == null ? ack : unavailable(error)));
+    return this;
+  }
+
+  private Behavior<Command> onSkipTask(SkipTask m) {
+    CompletableFuture.supplyAsync(() -> queue.skip(m.request().getRaterId(), m.request().getTaskId(),
+            System.currentTimeMillis()), io)
+        .whenComplete((ack, error) -> m.replyTo().tell(error == null ? ack : unavailable(error)));
+    return this;
+  }
+
+  private static TaskAck unavailable(Throwable error) {
+    return TaskAck.newBuilder().setRefusal(dev.troupe.protocol.RefusalKind.REFUSAL_KIND_UNAVAILABLE)
+        .setError(cause(error).getMessage()).build();
   }
 
   /** Verdicts, then every comparison and label committed, then the usable pairs. */

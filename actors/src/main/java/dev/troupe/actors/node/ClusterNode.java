@@ -7,6 +7,7 @@ import dev.troupe.actors.campaign.Campaign;
 import dev.troupe.actors.campaign.CampaignAssetFolder;
 import dev.troupe.actors.campaign.CampaignControls;
 import dev.troupe.actors.campaign.CampaignEvents;
+import dev.troupe.actors.campaign.CampaignExtension;
 import dev.troupe.actors.campaign.CampaignGuardian;
 import dev.troupe.actors.config.CampaignConfig;
 import dev.troupe.actors.store.CampaignStore;
@@ -108,6 +109,7 @@ public final class ClusterNode {
     CompletableFuture<CampaignGuardian.Outcome> done = new CompletableFuture<>();
     CampaignControls controls = new CampaignControls(Duration.ofSeconds(30));
     WorkerNode.Settings workers = null;
+    List<AutoCloseable> extensions = new ArrayList<>();
     try {
       if (coordinator) {
         CampaignConfig campaign = settings.campaign();
@@ -134,10 +136,12 @@ public final class ClusterNode {
                 placement), "campaign").withSettings(ClusterSingletonSettings.create(system).withRole(
                     NodeRole.COORDINATOR.configName())));
         controls.connect(system, guardian);
+        extensions.addAll(Campaign.startExtensions(new CampaignExtension.Context(settings.campaign(), settings.runDir(),
+            store, system, events)));
       }
       LOG.info("cluster member {} started (pekko://{}@{}:{}, seeds {})", settings.name(), SYSTEM, settings.host(),
           settings.port(), settings.seeds());
-      return new Running(settings, system, store, server, done, System.nanoTime());
+      return new Running(settings, system, store, server, done, System.nanoTime(), extensions);
     } catch (IOException | RuntimeException e) {
       if (server != null) {
         server.close();
@@ -203,8 +207,11 @@ public final class ClusterNode {
     private final CompletableFuture<CampaignGuardian.Outcome> done;
     private final long start;
 
+    private final List<AutoCloseable> extensions;
+
     private Running(Settings settings, ActorSystem<NodeGuardian.Command> system, CampaignStore store, GrpcServer server,
-        CompletableFuture<CampaignGuardian.Outcome> done, long start) {
+        CompletableFuture<CampaignGuardian.Outcome> done, long start, List<AutoCloseable> extensions) {
+      this.extensions = extensions;
       this.settings = settings;
       this.system = system;
       this.store = store;
@@ -284,7 +291,15 @@ public final class ClusterNode {
 
     /** Leaves the cluster and stops: the actors stop, the workers' resources are freed, the store closes. */
     @Override
-    public void close() {
+    public synchronized void close() {
+      for (AutoCloseable extension : extensions) {
+        try {
+          extension.close();
+        } catch (Exception e) {
+          LOG.warn("stopping {}: {}", extension, e.getMessage());
+        }
+      }
+      extensions.clear();
       try {
         if (!system.getWhenTerminated().toCompletableFuture().isDone()) {
           system.terminate();

@@ -89,11 +89,25 @@ public final class CampaignStore implements AutoCloseable {
   private final StoreUrl url;
   private final StoreDatabase db;
   private final String campaignId;
+  private final Users users;
+  private final TaskQueue tasks;
 
   private CampaignStore(StoreUrl url, StoreDatabase db, String campaignId) {
     this.url = url;
     this.db = db;
     this.campaignId = campaignId;
+    this.users = new Users(this);
+    this.tasks = new TaskQueue(this);
+  }
+
+  /** The feedback UI's accounts and sessions in this store. */
+  public Users users() {
+    return users;
+  }
+
+  /** The raters' task queue in this store. */
+  public TaskQueue tasks() {
+    return tasks;
   }
 
   /**
@@ -145,7 +159,7 @@ public final class CampaignStore implements AutoCloseable {
     });
   }
 
-  private void storeComparison(Connection c, Comparison comparison) throws SQLException {
+  void storeComparison(Connection c, Comparison comparison) throws SQLException {
     int inserted = update(c,
         "INSERT INTO comparisons (id, prompt_id, created_ms, body) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         comparison.getId(), comparison.getPrompt().getId(), System.currentTimeMillis(), comparison.toByteArray());
@@ -213,7 +227,7 @@ public final class CampaignStore implements AutoCloseable {
     return write("storing label " + label.getId(), c -> storeLabel(c, label));
   }
 
-  private StoredLabel storeLabel(Connection c, Label label) throws SQLException {
+  StoredLabel storeLabel(Connection c, Label label) throws SQLException {
     {
       Comparison comparison = comparisonIn(c, label.getComparisonId())
           .orElseThrow(() -> new IllegalArgumentException("label " + label.getId() + " judges comparison "
@@ -250,13 +264,18 @@ public final class CampaignStore implements AutoCloseable {
 
   /**
    * Undoes a label: {@link LabelDeletion#DELETED}, {@link LabelDeletion#NOT_FOUND}, or
-   * {@link LabelDeletion#CONSUMED} when a training step consumed it (it then stays).
+   * {@link LabelDeletion#CONSUMED} when a training step consumed it (it then stays). The label of a
+   * rater's rewrite ({@link #rewriteLabelId}) goes with it, and the task it answered is due again.
    */
   public LabelDeletion deleteLabel(String labelId) {
     try {
       // The ledger's foreign key decides, inside the database: a step committing this label at the
       // same moment either commits first (the delete then fails) or finds the label gone.
-      int deleted = db.inTransaction(c -> update(c, "DELETE FROM labels WHERE id = ?", labelId));
+      int deleted = db.inTransaction(c -> {
+        update(c, "DELETE FROM assignments WHERE label_id IN (?, ?)", labelId, rewriteLabelId(labelId));
+        update(c, "DELETE FROM labels WHERE id = ?", rewriteLabelId(labelId));
+        return update(c, "DELETE FROM labels WHERE id = ?", labelId);
+      });
       return deleted == 1 ? LabelDeletion.DELETED : LabelDeletion.NOT_FOUND;
     } catch (SQLException e) {
       if (db.isForeignKeyViolation(e)) {
@@ -266,10 +285,16 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
+  /** The id of the label that holds a rater's rewrite made with label {@code labelId}. */
+  public static String rewriteLabelId(String labelId) {
+    return labelId + ".rewrite";
+  }
+
   /**
    * Labelled comparisons usable as pairs (a chosen response; no tie, no both_bad) from
-   * {@code sources} that {@code loop} has not consumed, oldest first (insertion order), at most
-   * {@code limit}. Each pair's id is its label's id.
+   * {@code sources} that {@code loop} has not consumed, at most {@code limit}: human labels first,
+   * then the others, each oldest first (insertion order), so that a rater's label reaches the next
+   * training step of a loop that also reads a large stored dataset. Each pair's id is its label's id.
    */
   public List<PreferencePair> unconsumedPairs(String loop, Set<FeedbackSource> sources, int limit) {
     requireName("loop", loop);
@@ -287,7 +312,8 @@ public final class CampaignStore implements AutoCloseable {
     String sql = "SELECT c.body, l.body FROM labels l JOIN comparisons c ON c.id = l.comparison_id"
         + " WHERE l.pairable = ? AND l.source IN (" + placeholders(sources.size()) + ")"
         + " AND NOT EXISTS (SELECT 1 FROM ledger g WHERE g.loop = ? AND g.kind = 'label' AND g.item_id = l.id)"
-        + " ORDER BY l.seq LIMIT ?";
+        + " ORDER BY CASE WHEN l.source = " + FeedbackSource.FEEDBACK_SOURCE_HUMAN_VALUE + " THEN 0 ELSE 1 END, l.seq"
+        + " LIMIT ?";
     return query("reading unconsumed pairs of loop " + loop, c -> rows(c, sql, args.toArray(), r -> {
       Label label = parseLabel(r.getBytes(2));
       return PreferencePair.newBuilder()
@@ -296,6 +322,51 @@ public final class CampaignStore implements AutoCloseable {
           .setLabel(label)
           .build();
     }));
+  }
+
+  /**
+   * Every label from {@code sources} with its comparison, oldest first, at most {@code limit}: only
+   * those usable as pairs when {@code pairableOnly} (what a gold item or a preference export needs).
+   */
+  public List<PreferencePair> labelled(Set<FeedbackSource> sources, boolean pairableOnly, int limit) {
+    if (sources.isEmpty() || limit <= 0) {
+      return List.of();
+    }
+    List<Object> args = new ArrayList<>();
+    sources.stream().map(FeedbackSource::getNumber).forEach(args::add);
+    args.add(limit);
+    String sql = "SELECT c.body, l.body FROM labels l JOIN comparisons c ON c.id = l.comparison_id"
+        + " WHERE l.source IN (" + placeholders(sources.size()) + ")" + (pairableOnly ? " AND l.pairable = " + sqlTrue() : "")
+        + " ORDER BY l.seq LIMIT ?";
+    return query("reading labelled comparisons", c -> rows(c, sql, args.toArray(), r -> {
+      Label label = parseLabel(r.getBytes(2));
+      return PreferencePair.newBuilder().setId(label.getId()).setComparison(parseComparison(r.getBytes(1)))
+          .setLabel(label).build();
+    }));
+  }
+
+  /** The labels of a comparison, oldest first. */
+  public List<Label> labelsOfComparison(String comparisonId) {
+    return query("reading the labels of comparison " + comparisonId, c -> rows(c,
+        "SELECT body FROM labels WHERE comparison_id = ? ORDER BY seq", new Object[] {comparisonId}, r -> parseLabel(r.getBytes(1))));
+  }
+
+  /** {@code rater}'s labels, newest first. */
+  public List<Label> labelsOf(String rater) {
+    return query("reading the labels of " + rater, c -> rows(c,
+        "SELECT body FROM labels WHERE rater_id = ? ORDER BY seq DESC", new Object[] {rater}, r -> parseLabel(r.getBytes(1))));
+  }
+
+  /** The latest adapter version each loop's training steps produced (from the ledger). */
+  public java.util.Map<String, Long> latestAdapterVersions() {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    query("reading the loops' latest versions", c -> rows(c, "SELECT loop, MAX(adapter_version) FROM ledger GROUP BY loop",
+        new Object[0], r -> out.put(r.getString(1), r.getLong(2))));
+    return out;
+  }
+
+  private String sqlTrue() {
+    return url.dialect() == StoreUrl.Dialect.POSTGRESQL ? "TRUE" : "1";
   }
 
   public long countLabels(FeedbackSource source) {
@@ -525,16 +596,29 @@ public final class CampaignStore implements AutoCloseable {
       throw new IllegalArgumentException("label " + label.getId() + " chooses response " + label.getChosenResponseId()
           + " and also says tie or both_bad: a tie or both_bad label has an empty chosen_response_id");
     }
-    if (!chose && !noWinner) {
-      throw new IllegalArgumentException("label " + label.getId() + " judges nothing: set chosen_response_id, tie or both_bad");
+    if (label.getLikert() < 0 || label.getLikert() > 7) {
+      throw new IllegalArgumentException("label " + label.getId() + " has likert " + label.getLikert()
+          + ": expected 1 to 7 (0: no rating)");
+    }
+    if (!chose && !noWinner && label.getLikert() == 0) {
+      throw new IllegalArgumentException("label " + label.getId()
+          + " judges nothing: set chosen_response_id, tie, both_bad or likert");
+    }
+    if (label.getRankingCount() > 0 && !label.getRanking(0).equals(label.getChosenResponseId())) {
+      throw new IllegalArgumentException("label " + label.getId() + " ranks " + label.getRanking(0)
+          + " first but chooses " + label.getChosenResponseId() + ": a ranking's first response is the chosen one");
     }
   }
 
   private static void requireChosenResponse(Label label, Comparison comparison) {
+    List<String> ids = comparison.getResponsesList().stream().map(Response::getId).toList();
+    if (label.getRankingCount() > 0 && !Set.copyOf(label.getRankingList()).equals(Set.copyOf(ids))) {
+      throw new IllegalArgumentException("label " + label.getId() + " ranks " + label.getRankingList()
+          + ": a ranking names every response of comparison " + comparison.getId() + " once (" + String.join(", ", ids) + ")");
+    }
     if (label.getChosenResponseId().isEmpty()) {
       return;
     }
-    List<String> ids = comparison.getResponsesList().stream().map(Response::getId).toList();
     if (!ids.contains(label.getChosenResponseId())) {
       throw new IllegalArgumentException("label " + label.getId() + " chooses response " + label.getChosenResponseId()
           + ", which comparison " + comparison.getId() + " does not have (it has " + String.join(", ", ids) + ")");
@@ -577,12 +661,12 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private static Optional<Comparison> comparisonIn(Connection c, String id) throws SQLException {
+  static Optional<Comparison> comparisonIn(Connection c, String id) throws SQLException {
     return rows(c, "SELECT body FROM comparisons WHERE id = ?", new Object[] {id}, r -> parseComparison(r.getBytes(1)))
         .stream().findFirst();
   }
 
-  private static Optional<Label> labelWhere(Connection c, String condition, Object... args) throws SQLException {
+  static Optional<Label> labelWhere(Connection c, String condition, Object... args) throws SQLException {
     return rows(c, "SELECT body FROM labels WHERE " + condition, args, r -> parseLabel(r.getBytes(1))).stream().findFirst();
   }
 
@@ -597,7 +681,7 @@ public final class CampaignStore implements AutoCloseable {
         .build();
   }
 
-  private static Comparison parseComparison(byte[] body) {
+  static Comparison parseComparison(byte[] body) {
     try {
       return Comparison.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
@@ -605,7 +689,7 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private static Label parseLabel(byte[] body) {
+  static Label parseLabel(byte[] body) {
     try {
       return Label.parseFrom(body);
     } catch (InvalidProtocolBufferException e) {
@@ -618,11 +702,11 @@ public final class CampaignStore implements AutoCloseable {
   }
 
   @FunctionalInterface
-  private interface RowReader<T> {
+  interface RowReader<T> {
     T read(ResultSet row) throws SQLException;
   }
 
-  private static <T> List<T> rows(Connection c, String sql, Object[] args, RowReader<T> reader) throws SQLException {
+  static <T> List<T> rows(Connection c, String sql, Object[] args, RowReader<T> reader) throws SQLException {
     try (PreparedStatement statement = c.prepareStatement(sql)) {
       bind(statement, args);
       try (ResultSet r = statement.executeQuery()) {
@@ -635,18 +719,25 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private static int update(Connection c, String sql, Object... args) throws SQLException {
+  static int update(Connection c, String sql, Object... args) throws SQLException {
     try (PreparedStatement statement = c.prepareStatement(sql)) {
       bind(statement, args);
       return statement.executeUpdate();
     }
   }
 
+  /** A NULL of a given SQL type ({@link Types}), for columns that are not text: PostgreSQL wants the type. */
+  record TypedNull(int sqlType) {}
+
   private static void bind(PreparedStatement statement, Object[] args) throws SQLException {
     for (int i = 0; i < args.length; i++) {
       Object arg = args[i];
       if (arg == null) {
         statement.setNull(i + 1, Types.VARCHAR);
+      } else if (arg instanceof TypedNull n) {
+        statement.setNull(i + 1, n.sqlType());
+      } else if (arg instanceof Double d) {
+        statement.setDouble(i + 1, d);
       } else if (arg instanceof String s) {
         statement.setString(i + 1, s);
       } else if (arg instanceof Long l) {
@@ -663,7 +754,7 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private <T> T write(String what, SqlWork<T> work) {
+  <T> T write(String what, SqlWork<T> work) {
     try {
       return db.inTransaction(work);
     } catch (SQLException e) {
@@ -671,7 +762,7 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private <T> T query(String what, SqlWork<T> work) {
+  <T> T query(String what, SqlWork<T> work) {
     try {
       return db.read(work);
     } catch (SQLException e) {
@@ -679,7 +770,7 @@ public final class CampaignStore implements AutoCloseable {
     }
   }
 
-  private IllegalStateException failure(String what, SQLException e) {
+  IllegalStateException failure(String what, SQLException e) {
     return new IllegalStateException("campaign store " + url + ": " + what + " failed: " + e.getMessage(), e);
   }
 }

@@ -97,6 +97,118 @@ abstract class CampaignStoreContract {
     return pairs.stream().map(PreferencePair::getId).toList();
   }
 
+  // ---------------------------------------------------------------- raters: accounts, the queue
+
+  @Test
+  void humanLabelsComeBeforeOlderDatasetPairsEachOldestFirst() {
+    store.putComparison(comparison("d1"));
+    store.putComparison(comparison("d2"));
+    store.putLabel(chosen("dataset-1", "d1").setSource(FeedbackSource.FEEDBACK_SOURCE_DATASET).setRaterId("file").build());
+    store.putLabel(chosen("dataset-2", "d2").setSource(FeedbackSource.FEEDBACK_SOURCE_DATASET).setRaterId("file").build());
+    putChosen("human-1");
+    putChosen("human-2");
+    Set<FeedbackSource> both = Set.of(FeedbackSource.FEEDBACK_SOURCE_HUMAN, FeedbackSource.FEEDBACK_SOURCE_DATASET);
+    assertEquals(List.of("human-1", "human-2", "dataset-1", "dataset-2"), ids(store.unconsumedPairs("dpo", both, 10)));
+    assertEquals(List.of("human-1", "human-2"), ids(store.unconsumedPairs("dpo", both, 2)),
+        "a step of two takes the raters' labels, not the older dataset pairs");
+  }
+
+  @Test
+  void usersAndSessionsAreKeptAndADisabledUserLosesTheirSessions() {
+    Users users = store.users();
+    users.create("ana", "hash-1", Users.Role.RATER);
+    IllegalArgumentException taken = assertThrows(IllegalArgumentException.class, () -> users.create("ana", "h", Users.Role.ADMIN));
+    assertTrue(taken.getMessage().contains("taken"), taken.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> users.create("bad name", "h", Users.Role.RATER));
+    users.createSession(new Users.Session("sha-1", "ana", "csrf-1", 1_000, 5_000));
+    assertEquals("csrf-1", users.session("sha-1", 4_999).orElseThrow().csrfToken());
+    assertTrue(users.session("sha-1", 5_000).isEmpty(), "expired");
+    users.createSession(new Users.Session("sha-2", "ana", "csrf-2", 1_000, Long.MAX_VALUE));
+    assertTrue(users.change("ana", Users.Role.REVIEWER, true));
+    assertTrue(users.session("sha-2", 2_000).isEmpty(), "a disabled user has no session");
+    Users.User ana = reopen().users().find("ana").orElseThrow();
+    assertEquals(Users.Role.REVIEWER, ana.role());
+    assertTrue(ana.disabled());
+    assertEquals("hash-1", ana.passwordHash());
+  }
+
+  private static TaskQueue.Task task(String id, String comparisonId, int overlap, double priority, String gold) {
+    return new TaskQueue.Task(id, comparisonId, TaskQueue.Kind.PAIRWISE, null, null, null, priority, overlap, gold, null, null,
+        1_000, null);
+  }
+
+  @Test
+  void leasesHonourOverlapAndAnExpiredLeaseReturnsTheTask() {
+    store.putComparison(comparison("q1"));
+    store.putComparison(comparison("q2"));
+    TaskQueue q = store.tasks();
+    assertEquals(2, q.enqueue(List.of(task("t1", "q1", 2, 0.9, null), task("t2", "q2", 1, 0.1, null))));
+    assertEquals(0, q.enqueue(List.of(task("t1", "q1", 2, 0.9, null))), "a queued id is not queued again");
+    long lease = 60_000;
+    assertEquals("t1", q.lease("ana", 10_000, lease, false).orElseThrow().task().id(), "highest priority first");
+    assertEquals("t1", q.lease("ana", 11_000, lease, false).orElseThrow().task().id(), "a live lease is served again");
+    assertEquals("t1", q.lease("ben", 12_000, lease, false).orElseThrow().task().id(), "overlap 2: a second rater");
+    assertEquals("t2", q.lease("cy", 13_000, lease, false).orElseThrow().task().id(), "t1 has its two raters");
+    assertTrue(q.lease("dee", 14_000, lease, false).isEmpty(), "every task is leased to as many raters as it needs");
+    // Everyone abandons their task: the leases (ending at 71 s, 72 s and 73 s) return them to the queue.
+    assertTrue(q.lease("dee", 70_000, lease, false).isEmpty(), "not before the leases end");
+    assertEquals("t1", q.lease("dee", 73_001, lease, false).orElseThrow().task().id());
+    assertEquals("t1", q.lease("eve", 73_001, lease, false).orElseThrow().task().id(), "t1 has one live lease of two");
+    assertEquals("t2", q.lease("fay", 73_001, lease, false).orElseThrow().task().id());
+    assertTrue(q.skip("t2", "fay", 80_000));
+    assertFalse(q.skip("nope", "fay", 80_000));
+    assertEquals(1, q.doneBy("fay"));
+    assertTrue(q.lease("fay", 80_001, lease, false).isEmpty(), "a skipped task is not shown again");
+  }
+
+  @Test
+  void goldItemsComeOnlyWhenDueAndToEveryRater() {
+    store.putComparison(comparison("g1"));
+    store.putComparison(comparison("n1"));
+    TaskQueue q = store.tasks();
+    q.enqueue(List.of(task("gold", "g1", 1, 0.0, "a"), task("plain", "n1", 1, 0.5, null)));
+    assertEquals("plain", q.lease("ana", 1_000, 60_000, false).orElseThrow().task().id());
+    assertEquals("gold", q.lease("ben", 1_000, 60_000, true).orElseThrow().task().id(), "due: gold first");
+    assertEquals("gold", q.lease("cy", 1_000, 60_000, true).orElseThrow().task().id(), "gold ignores overlap");
+    assertTrue(q.lease("dee", 1_000, 60_000, false).isEmpty(), "not due: no gold item, and plain is leased");
+  }
+
+  @Test
+  void tasksOfStaleVersionsLeaveTheQueue() {
+    store.putComparison(comparison("s1"));
+    store.putComparison(comparison("s2"));
+    TaskQueue q = store.tasks();
+    q.enqueue(List.of(new TaskQueue.Task("old", "s1", TaskQueue.Kind.PAIRWISE, "rlhf", 1L, 1L, 0.9, 1, null, null, null, 0, null),
+        new TaskQueue.Task("new", "s2", TaskQueue.Kind.PAIRWISE, "rlhf", 2L, 1L, 0.1, 1, null, null, null, 0, null)));
+    store.commitStep("rlhf", 0, 3, List.of(LedgerItem.rollout("r0")), null); // rlhf is at version 3 now
+    assertEquals("new", q.lease("ana", 1_000, 60_000, false).orElseThrow().task().id(),
+        "version 1 is two behind 3 (max staleness 1): retired, though of higher priority");
+    assertTrue(q.lease("ben", 1_000, 60_000, false).isEmpty());
+    assertEquals(1, q.counts(1_000).retired());
+  }
+
+  @Test
+  void aTaskLabelIsStoredOnceAndItsUndoMakesTheTaskDueAgain() {
+    store.putComparison(comparison("l1"));
+    TaskQueue q = store.tasks();
+    q.enqueue(List.of(task("t1", "l1", 1, 0.5, null)));
+    q.lease(RATER, 1_000, 60_000, false);
+    Label label = chosen("h-1", "l1").setClientId("click").setTaskId("t1").build();
+    assertTrue(q.label("t1", label, null, null, 2_000).created());
+    StoredLabel again = q.label("t1", label.toBuilder().setId("h-2").build(), null, null, 3_000);
+    assertFalse(again.created());
+    assertEquals("h-1", again.label().getId());
+    TaskQueue.TaskStateException twice = assertThrows(TaskQueue.TaskStateException.class,
+        () -> q.label("t1", label.toBuilder().setId("h-3").setClientId("other").build(), null, null, 4_000));
+    assertFalse(twice.notFound());
+    assertTrue(q.lease(RATER, 5_000, 60_000, false).isEmpty(), "labelled: not due");
+    assertEquals(1, q.answers().size());
+    assertEquals(LabelDeletion.DELETED, store.deleteLabel("h-1"));
+    assertEquals("t1", q.lease(RATER, 6_000, 60_000, false).orElseThrow().task().id(), "undone: due again");
+    assertTrue(assertThrows(TaskQueue.TaskStateException.class,
+        () -> q.label("missing", label.toBuilder().setClientId("x").build(), null, null, 7_000)).notFound());
+  }
+
   // ---------------------------------------------------------------- labels
 
   @Test
@@ -203,7 +315,8 @@ abstract class CampaignStoreContract {
 
     // Another loop has consumed nothing; more sources; a limit.
     assertEquals(List.of("z-human", "y-human-consumed", "a-human"), ids(store.unconsumedPairs("rlhf", HUMAN, 10)));
-    assertEquals(List.of("z-human", "ai", "a-human"), ids(store.unconsumedPairs("dpo",
+    // Human labels first (each source oldest first), so that a rater's label reaches the next step.
+    assertEquals(List.of("z-human", "a-human", "ai"), ids(store.unconsumedPairs("dpo",
         Set.of(FeedbackSource.FEEDBACK_SOURCE_HUMAN, FeedbackSource.FEEDBACK_SOURCE_AI), 10)));
     assertEquals(List.of("z-human"), ids(store.unconsumedPairs("dpo", HUMAN, 1)));
     assertEquals(List.of(), store.unconsumedPairs("dpo", Set.of(FeedbackSource.FEEDBACK_SOURCE_GOLD), 10));

@@ -34,14 +34,14 @@ class ClusterCampaignTest {
   private static final List<String> REDUCED = List.of("troupe.campaign.quickstart.rm-prompts=6000",
       "troupe.campaign.quickstart.rm-epochs=1", "troupe.campaign.quickstart.dataset-pairs=3000",
       "troupe.campaign.loops.rlhf.steps=40", "troupe.campaign.loops.rlaif.steps=60",
-      "troupe.campaign.loops.dpo.steps=100", "troupe.campaign.checkpoint.every=4");
+      "troupe.campaign.loops.dpo.steps=100", "troupe.campaign.checkpoint.every=4", "troupe.campaign.ui.port=0");
 
   /** Seconds-long: checks the cluster's mechanics, not alignment. */
   private static List<String> tiny(int steps) {
     String q = "troupe.campaign.quickstart.";
     List<String> sets = new ArrayList<>(List.of(q + "hidden=48", q + "layers=2", q + "sft-examples=2000",
         q + "sft-steps=150", q + "rm-prompts=600", q + "rm-epochs=1", q + "eval-prompts=48", q + "dataset-pairs=200",
-        "troupe.campaign.checkpoint.every=2"));
+        "troupe.campaign.checkpoint.every=2", "troupe.campaign.ui.port=0"));
     for (String loop : List.of("rlhf", "rlaif", "dpo")) {
       sets.add("troupe.campaign.loops." + loop + ".steps=" + steps);
       sets.add("troupe.campaign.loops." + loop + ".batch-size=8");

@@ -1,0 +1,131 @@
+package dev.troupe.feedback;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.troupe.actors.campaign.Campaign;
+import dev.troupe.actors.campaign.CampaignEvents;
+import dev.troupe.actors.config.CampaignConfig;
+import dev.troupe.actors.store.CampaignStore;
+import dev.troupe.actors.store.Users.Role;
+import dev.troupe.feedback.auth.Passwords;
+import dev.troupe.protocol.LedgerEntry;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The live loop: in a running quickstart campaign (tiny sizes), a rater labels the comparisons the AI
+ * judge's loop sampled, through the UI the campaign serves, and a DPO loop on human feedback, which
+ * waits for labels, consumes exactly those labels in its next steps (the ledger names them).
+ */
+class LiveCampaignLabelTest {
+  private static final long SETUP_WAIT_S = 600;
+  private static final long WAIT_S = 300;
+  @TempDir Path dir;
+
+  @Test
+  void labelsPostedThroughTheApiAreConsumedByTheHumanDpoLoopsNextSteps() throws Exception {
+    Path runDir = dir.resolve("live");
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      store.users().create("ana", Passwords.hash(UiFixture.PASSWORD), Role.RATER); // before the first start
+      store.users().create("boss", Passwords.hash(UiFixture.PASSWORD), Role.ADMIN);
+    }
+    Path file = dir.resolve("live.conf");
+    Files.writeString(file, """
+        troupe.campaign {
+          name = live
+          quickstart { hidden = 48, layers = 2, sft-examples = 2000, sft-steps = 150, rm-prompts = 600, rm-epochs = 1,
+                       eval-prompts = 48, dataset-pairs = 200 }
+          loops {
+            # online DPO on a simulated judge: its judged comparisons fill the raters' queue
+            rlaif { algorithm = dpo, feedback = ai-judge, steps = 3, batch-size = 8, max-staleness = 50 }
+            # DPO on raters' labels: waits for them
+            human { algorithm = dpo, feedback = human, steps = 4, batch-size = 2 }
+          }
+          checkpoint.every = 1
+          ui { port = 0 }
+          feedback-queue { gold-share = 0.0 }
+        }
+        """);
+    CampaignConfig config = CampaignConfig.load(file, List.of());
+    CompletableFuture<String> url = new CompletableFuture<>();
+    CampaignEvents events = new CampaignEvents() {
+      @Override
+      public void notice(String message) {
+        if (message.startsWith("feedback UI at ")) {
+          url.complete(message.substring("feedback UI at ".length()).split(" ")[0]);
+        }
+      }
+    };
+    List<String> labelIds = new ArrayList<>();
+    try (Campaign.Running running = Campaign.start(config, runDir, events)) {
+      UiFixture.Client ana = UiFixture.remote(URI.create(url.get(60, TimeUnit.SECONDS))).login("ana");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SETUP_WAIT_S);
+      while (labelIds.size() < 4) {
+        JsonNode task = ana.nextTask(); // 204 until the setup is done and the judge's loop has sampled
+        if (task == null) {
+          assertTrue(System.nanoTime() < deadline, "no task reached the queue within " + SETUP_WAIT_S + " s");
+          Thread.sleep(1000);
+          continue;
+        }
+        assertEquals("pairwise", task.get("kind").asText());
+        assertEquals(2, task.get("responses").size());
+        var receipt = ana.label(task, "live-" + labelIds.size());
+        assertEquals(200, receipt.statusCode(), receipt.body());
+        labelIds.add(UiFixture.JSON.readTree(receipt.body()).get("label_id").asText());
+      }
+      // The loop takes the labels as they come (a step may hold one or two): wait until all four are in the ledger.
+      long consumedBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+      while (!consumedAll(runDir, labelIds)) {
+        assertTrue(System.nanoTime() < consumedBy, "the labels were not all consumed within " + WAIT_S + " s");
+        Thread.sleep(500);
+      }
+      // The admin view shows each label's way to training: which loop and step, and how long after the submit.
+      UiFixture.Client boss = UiFixture.remote(URI.create(url.get())).login("boss");
+      JsonNode rows = UiFixture.JSON.readTree(boss.get("/api/admin/labels").body()).get("labels");
+      Map<String, JsonNode> byId = new TreeMap<>();
+      rows.forEach(r -> byId.put(r.get("label_id").asText(), r));
+      for (String id : labelIds) {
+        JsonNode consumed = byId.get(id).get("consumed_by").get(0);
+        assertEquals("human", consumed.get("loop").asText(), byId.get(id).toString());
+        assertTrue(consumed.get("seconds_after_submit").asDouble() >= 0, byId.get(id).toString());
+      }
+    }
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      Map<String, Long> stepOf = new TreeMap<>();
+      for (LedgerEntry e : store.ledger("human")) {
+        assertEquals(CampaignStore.LedgerItem.LABEL, e.getKind());
+        stepOf.put(e.getItemId(), e.getStep());
+      }
+      assertEquals(new java.util.TreeSet<>(labelIds), stepOf.keySet(), "the human loop consumed exactly the posted labels");
+      List<LedgerEntry> ledger = store.ledger("human");
+      for (String id : labelIds) {
+        long created = store.label(id).orElseThrow().getCreatedMs();
+        // Steps of the loop committed before the label was: the step in flight then (it may have fetched its
+        // pairs just before) and the next one are the "one update cycle" within which the label must be used.
+        long stepsBefore = ledger.stream().filter(e -> e.getConsumedMs() < created).map(LedgerEntry::getStep).distinct().count();
+        long step = stepOf.get(id);
+        assertTrue(step >= stepsBefore + 1 && step <= stepsBefore + 2, "label " + id + " committed after " + stepsBefore
+            + " step(s) was consumed at step " + step);
+        assertTrue(store.consumption(id).orElseThrow().getConsumedMs() >= created, "consumed after it was committed");
+      }
+    }
+  }
+
+  private static boolean consumedAll(Path runDir, List<String> labelIds) {
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      return labelIds.stream().allMatch(id -> store.consumptions(id).stream().anyMatch(e -> e.getLoop().equals("human")));
+    }
+  }
+}
