@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 /** Benchmarks that print ratios measured in the same run; never timed tests. */
 @Command(name = "bench", description = "Measure speed and memory.", subcommands = {BenchCommand.Model.class,
-    BenchCommand.Algorithms.class, BenchCommand.CampaignLoops.class, BenchCommand.Soak.class})
+    BenchCommand.Algorithms.class, BenchCommand.CampaignLoops.class, BenchCommand.Cluster.class, BenchCommand.Soak.class})
 final class BenchCommand {
 
   /** The options every benchmark takes. */
@@ -78,6 +78,27 @@ final class BenchCommand {
       java.nio.file.Path dir = work != null ? java.nio.file.Files.createDirectories(work)
           : java.nio.file.Files.createTempDirectory("troupe-bench-campaign");
       return report(new dev.troupe.cli.bench.CampaignBenchmark(config, dir, BenchCommand::progress).run(), options.json);
+    }
+  }
+
+  @Command(name = "cluster", description = "The cluster's cost: a PPO iteration with its policy and reward workers in two"
+      + " other JVMs over one JVM (cluster_over_local), how long after a step every worker serves the new adapter"
+      + " (adapter_publish_p50_ms / p95_ms), and the data plane on the bench-15m shape (mixed_adapter_batch_ratio,"
+      + " adapter_bytes_fraction, rollouts_per_s_grpc_over_inprocess).")
+  static final class Cluster implements Callable<Integer> {
+    @Mixin Options options;
+
+    @Option(names = "--work", description = "work folder (default: a temporary folder)")
+    java.nio.file.Path work;
+
+    @Override
+    public Integer call() throws Exception {
+      java.nio.file.Path dir = work != null ? java.nio.file.Files.createDirectories(work)
+          : java.nio.file.Files.createTempDirectory("troupe-bench-cluster");
+      dev.troupe.cli.bench.ClusterBenchmark.Settings settings = options.tiny
+          ? dev.troupe.cli.bench.ClusterBenchmark.Settings.tiny()
+          : dev.troupe.cli.bench.ClusterBenchmark.Settings.bench15m();
+      return report(new dev.troupe.cli.bench.ClusterBenchmark(settings, dir, BenchCommand::progress).run(), options.json);
     }
   }
 

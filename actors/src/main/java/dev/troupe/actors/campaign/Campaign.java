@@ -145,6 +145,13 @@ public final class Campaign {
       return new Result(summary, outcome.loops(), seconds);
     }
 
+    /** The campaign's status, pause, resume and stop, as CampaignService offers them. */
+    public CampaignControls control() {
+      CampaignControls controls = new CampaignControls(Duration.ofSeconds(30));
+      controls.connect(system, system);
+      return controls;
+    }
+
     /** Ends the campaign now: the actors stop, the workers' resources are freed, the store closes. */
     public void stop() {
       terminate();

@@ -17,6 +17,12 @@ public interface CampaignEvents {
 
   default void loopFinished(LoopStatus status) {}
 
+  /**
+   * Every policy worker serves the version a loop's learner made: {@code millis} after the learner's step
+   * ended (the adapter's tensors went to each worker meanwhile).
+   */
+  default void adapterPublished(String loop, long version, long millis) {}
+
   /** Something a user should see: a judge that does not answer, a corrupt checkpoint skipped. */
   default void notice(String message) {}
 

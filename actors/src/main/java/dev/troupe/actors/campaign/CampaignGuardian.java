@@ -299,6 +299,11 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
       }
 
       @Override
+      public void adapterPublished(String loop, long version, long millis) {
+        events.adapterPublished(loop, version, millis);
+      }
+
+      @Override
       public void notice(String message) {
         events.notice(message);
       }

@@ -288,6 +288,9 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
       return this;
     }
     published = m.version();
+    if (state != LoopState.LOOP_STATE_STARTING && stepEndedMs > 0) {
+      context.events().adapterPublished(loop.name(), published, System.currentTimeMillis() - stepEndedMs);
+    }
     if (state != LoopState.LOOP_STATE_STARTING && context.gold() != null && loop.evalEvery() > 0
         && step % loop.evalEvery() == 0 && step > 0 && step < loop.steps()) {
       evaluating = true; // the pipeline waits: the evaluation samples exactly this version
