@@ -44,7 +44,18 @@ public final class PolicyService implements PolicyBackend, AutoCloseable {
      * 1e-7: rows are padded and multiplied in batches of other sizes), and which requests merge
      * depends on timing, so a run with loops side by side no longer repeats bit for bit.
      */
-    MERGE_WAITING
+    MERGE_WAITING;
+
+    /** {@code troupe.policy-worker.batching} of {@code config}: per-request or merge. */
+    public static Batching of(com.typesafe.config.Config config) {
+      String value = config.getString("troupe.policy-worker.batching");
+      return switch (value) {
+        case "per-request" -> PER_REQUEST;
+        case "merge" -> MERGE_WAITING;
+        default -> throw new IllegalArgumentException("troupe.policy-worker.batching must be per-request or merge, got '"
+            + value + "'");
+      };
+    }
   }
 
   private final CausalLm model;

@@ -17,12 +17,7 @@ import dev.troupe.actors.loop.LoopContext;
 import dev.troupe.actors.loop.LoopCoordinator;
 import dev.troupe.actors.loop.LoopSeeds;
 import dev.troupe.actors.store.CampaignStore;
-import dev.troupe.algorithms.adapter.AdapterVersions;
-import dev.troupe.algorithms.reward.RewardModel;
-import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.model.lifecycle.UsageGate;
-import dev.troupe.model.lora.Adapter;
-import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.policy.PolicyService;
 import dev.troupe.policy.PolicyWorker;
 import dev.troupe.protocol.CampaignControlReply;
@@ -105,7 +100,6 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
   private String phase = "setup";
   private final TimerScheduler<Command> timers;
   private final Placement placement;
-  private Pools pools;
   private CampaignAssets assets;
   private final Set<ActorRef<WorkerNode.Command>> nodes = new HashSet<>();
   private final Set<ActorRef<WorkerNode.Command>> attached = new HashSet<>();
@@ -212,7 +206,7 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     List<ActorRef<PolicyWorker.Command>> localPolicy = new ArrayList<>();
     if (placement.localPolicy()) {
       policyService = new PolicyService(resources.model(), resources.tokenizer(), "policy-0",
-          store.campaignId() + "/", versionsKept);
+          store.campaignId() + "/", versionsKept, PolicyService.Batching.of(settings));
       ActorRef<PolicyWorker.Command> worker = getContext().spawn(PolicyWorker.create(policyService), "policy-0");
       getContext().getSystem().receptionist().tell(Receptionist.register(PolicyWorker.KEY, worker));
       localPolicy.add(worker);
@@ -235,7 +229,6 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
     }
     ActorRef<RewardWorker.Command> reward = getContext().spawn(RewardPool.create(settings, askTimeout, localReward),
         "reward-pool");
-    pools = new Pools(policy, reward);
     if (placement.clustered()) {
       gatherAssets(versionsKept, loopRewardModels);
     }
@@ -309,8 +302,6 @@ public final class CampaignGuardian extends AbstractBehavior<CampaignGuardian.Co
       }
     };
   }
-
-  private record Pools(ActorRef<PolicyWorker.Command> policy, ActorRef<RewardWorker.Command> reward) {}
 
   // ---- worker nodes (a cluster) --------------------------------------------------------------------
 

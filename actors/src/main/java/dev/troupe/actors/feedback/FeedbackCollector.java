@@ -19,7 +19,6 @@ import dev.troupe.protocol.Label;
 import dev.troupe.protocol.PairsRequest;
 import dev.troupe.protocol.PreferenceBatch;
 import dev.troupe.protocol.PreferencePair;
-import dev.troupe.protocol.HumanTask;
 import dev.troupe.protocol.LabelReceipt;
 import dev.troupe.protocol.LabelSubmission;
 import dev.troupe.protocol.SkipRequest;

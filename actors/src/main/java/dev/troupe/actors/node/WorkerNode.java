@@ -226,7 +226,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
       tokenizer = Tokenizer.load(dir.resolve("tokenizer").resolve("tokenizer.json"));
       if (settings.policy()) {
         policy = new PolicyService(model, tokenizer, settings.name(), assets.getCampaignId() + "/",
-            Math.max(1, assets.getAdapterVersionsKept()));
+            Math.max(1, assets.getAdapterVersionsKept()), PolicyService.Batching.of(settings.config()));
       }
       if (settings.reward()) {
         reward = new RewardService();
