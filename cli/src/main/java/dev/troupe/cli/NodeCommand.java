@@ -68,6 +68,12 @@ final class NodeCommand implements Callable<Integer> {
         String.join(",", seeds), coordinator ? "; campaign " + config.name() + ", run folder " + runDir : "");
     CampaignEvents events = RunCommand.consoleEvents();
     ClusterNode.Running running = ClusterNode.start(settings, events);
+    if (running.grpcPort() > 0) {
+      System.err.printf("troupe: the campaign's files and its CampaignService (status, pause, resume, stop) on gRPC"
+          + " %s:%d%n", host, running.grpcPort());
+    } else {
+      System.err.println("troupe: waiting for a coordinator to attach this member to its campaign");
+    }
     Thread hook = new Thread(running::close, "troupe-node-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     Campaign.Result result = running.await();

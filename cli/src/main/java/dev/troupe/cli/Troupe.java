@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "troupe 0.1.0",
     description = "Actor-based RLHF training orchestrator (PPO, GRPO, DPO over LoRA adapters on DJL).",
-    subcommands = {RunCommand.class, NodeCommand.class, DemoCommand.class, ConfigCommand.class, LedgerCommand.class,
+    subcommands = {RunCommand.class, NodeCommand.class, ControlCommand.class, DemoCommand.class, ConfigCommand.class, LedgerCommand.class,
         UiCommand.class, AdminCommand.class, ExportCommand.class, TrainCommand.class, ExperimentCommand.class,
         ModelCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Troupe implements Runnable {

@@ -282,6 +282,13 @@ public final class ClusterNode {
         }
         CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).get(20, TimeUnit.SECONDS);
         LOG.info("told {} other members that the campaign ended", answers.size());
+        // Leaving last, once the others are gone, spares every member waiting on a leader that is leaving too.
+        org.apache.pekko.cluster.typed.Cluster cluster = org.apache.pekko.cluster.typed.Cluster.get(system);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline && java.util.stream.StreamSupport.stream(
+            cluster.state().getMembers().spliterator(), false).count() > 1) {
+          Thread.sleep(100);
+        }
       } catch (ExecutionException | TimeoutException e) {
         LOG.warn("not every member heard that the campaign ended: {}", e.getMessage());
       } catch (InterruptedException e) {

@@ -46,7 +46,10 @@ public final class NodeGuardian extends AbstractBehavior<NodeGuardian.Command> {
           getContext().getLog().info("campaign {} ended ({}): this member leaves the cluster", m.ended().getCampaign(),
               m.ended().getSucceeded() ? "every loop done" : "not every loop done");
           m.replyTo().tell(Ack.newBuilder().setOk(true).build());
-          return Behaviors.stopped();
+          // Leave the cluster properly (the others see this member removed, not unreachable), then stop.
+          org.apache.pekko.actor.CoordinatedShutdown.get(getContext().getSystem())
+              .runAll(org.apache.pekko.actor.CoordinatedShutdown.clusterLeavingReason());
+          return this;
         })
         .build();
   }

@@ -182,7 +182,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
     String roles = served.policy() != null && served.reward() != null ? "policy and reward"
         : served.policy() != null ? "policy" : "reward";
     settings.events().notice("serving campaign " + campaign + " (" + roles + ") with its data plane on "
-        + settings.host() + ":" + served.server().port() + " (" + m.fetched() + " of " + m.assets().getFilesCount()
+        + settings.host() + ":" + served.server().port() + " (" + m.fetched() + " of " + needed(m.assets()).size()
         + " files fetched from the coordinator)");
     reply(AttachReply.newBuilder().setOk(true).setNode(settings.name()).setFilesFetched(m.fetched()).build());
     return this;
@@ -211,7 +211,7 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
     Path dir = settings.cacheDir().resolve(assets.getCampaignId().replaceAll("[^A-Za-z0-9_.-]", "_"));
     int fetched;
     try {
-      fetched = fetchMissing(assets, dir, settings.config());
+      fetched = fetchMissing(assets, needed(assets), dir, settings.config());
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
@@ -273,11 +273,17 @@ public final class WorkerNode extends AbstractBehavior<WorkerNode.Command> {
   }
 
   /** The files whose copy in the cache is missing or differs (size, sha-256), fetched; how many. */
-  static int fetchMissing(CampaignAssets assets, Path dir, Config config) throws IOException {
+  /** The files this node's roles load: a policy-only node has no use for the reward model's. */
+  private List<AssetFile> needed(CampaignAssets assets) {
+    return assets.getFilesList().stream().filter(f -> settings.reward() || !f.getPath().startsWith("reward-model/"))
+        .toList();
+  }
+
+  static int fetchMissing(CampaignAssets assets, List<AssetFile> needed, Path dir, Config config) throws IOException {
     Files.createDirectories(dir);
     BaseModelFiles cached = new BaseModelFiles(dir);
     List<String> missing = new ArrayList<>();
-    for (AssetFile file : assets.getFilesList()) {
+    for (AssetFile file : needed) {
       Path local = dir.resolve(file.getPath());
       boolean same = Files.isRegularFile(local) && Files.size(local) == file.getBytes()
           && cached.info(file.getPath()).sha256().equals(file.getSha256());

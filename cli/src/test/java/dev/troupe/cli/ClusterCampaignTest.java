@@ -1,4 +1,4 @@
-package dev.troupe.cli.cluster;
+package dev.troupe.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -89,6 +89,18 @@ class ClusterCampaignTest {
       int replacement = ClusterMembers.freePort();
       members.start("policy-2", worker("policy", replacement, "127.0.0.1:" + ports.coordinator(), "policy-2"));
 
+      // The campaign answers `troupe control status` on the gRPC port its coordinator printed.
+      java.util.regex.Matcher grpc = java.util.regex.Pattern.compile("CampaignService .* on gRPC (127\\.0\\.0\\.1:\\d+)")
+          .matcher(members.log("coordinator"));
+      assertTrue(grpc.find(), members.log("coordinator"));
+      Object[] status = ModelCommandTest.troupe("control", "status", "--at", grpc.group(1), "--json");
+      assertEquals(0, status[0], (String) status[2]);
+      JsonNode live = new ObjectMapper().readTree(((String) status[1]).lines().filter(l -> l.startsWith("{\"ok\""))
+          .reduce((a, b) -> b).orElseThrow());
+      assertEquals("quickstart", live.get("name").asText(), live.toString());
+      assertEquals(Set.of("rlhf", "rlaif", "dpo"), fieldNames(live.get("loops")), live.toString());
+      assertTrue(live.get("loops").get("rlhf").get("step").asInt() >= 4, live.toString());
+
       assertEquals(0, members.awaitExit("coordinator", CAMPAIGN), members.logs());
       assertEquals(0, members.awaitExit("policy-2", Duration.ofMinutes(1)), members.logs());
       assertEquals(0, members.awaitExit("reward", Duration.ofMinutes(1)), members.logs());
@@ -105,7 +117,17 @@ class ClusterCampaignTest {
         assertTrue(gain > 0.02, e.getKey() + ": gold " + loop);
         assertTrue(loop.get("kl").asDouble() < 1, e.getKey() + ": KL " + loop);
       }
-      assertTrue(members.log("coordinator").contains("is gone"), "the pool noticed the killed policy worker");
+      String coordinatorLog = members.log("coordinator");
+      assertTrue(coordinatorLog.contains("policy worker") && coordinatorLog.contains("is gone"),
+          "the pool noticed the killed policy worker");
+      assertTrue(coordinatorLog.contains("SBR took decision DownUnreachable"), "the split-brain resolver downed it");
+      // The replacement joined with an empty folder: it fetched every file of the campaign before it served.
+      java.util.regex.Matcher fetched = java.util.regex.Pattern.compile("\\((\\d+) of (\\d+) files fetched")
+          .matcher(members.log("policy-2"));
+      assertTrue(fetched.find(), members.log("policy-2"));
+      assertEquals(fetched.group(2), fetched.group(1), "files fetched of those the policy role loads");
+      assertTrue(Integer.parseInt(fetched.group(1)) >= 3, "the base's config and weights and the tokenizer: "
+          + fetched.group());
       Map<String, Set<String>> ledger = ledgerWithoutRepeats(runDir);
       assertEquals(40 * 32, ledger.get("rlhf").size(), "every PPO rollout once");
       assertEquals(100 * 16, ledger.get("dpo").size(), "every stored pair once");
@@ -144,6 +166,12 @@ class ClusterCampaignTest {
       ledgerWithoutRepeats(runDir);
       assertTrue(Files.isRegularFile(runDir.resolve("adapters/rlhf/adapter_model.safetensors")));
     }
+  }
+
+  private static Set<String> fieldNames(JsonNode node) {
+    Set<String> out = new HashSet<>();
+    node.fieldNames().forEachRemaining(out::add);
+    return out;
   }
 
   private static int count(String text, String what) {

@@ -1,4 +1,4 @@
-package dev.troupe.cli.cluster;
+package dev.troupe.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
