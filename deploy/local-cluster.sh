@@ -6,7 +6,8 @@
 #   deploy/local-cluster.sh [--policy N] [--reward N] [--run-dir DIR] CAMPAIGN [--set KEY=VALUE ...]
 #
 # CAMPAIGN is a campaign file or `quickstart`. Members' logs: DIR/nodes/<member>.log. Environment:
-# TROUPE_BASE_PORT (first port tried, default 25520), TROUPE_JAVA_OPTS (per JVM, default -Xmx4g).
+# TROUPE_BASE_PORT (first port tried, default 25520), TROUPE_JAVA_OPTS (per JVM, default -Xmx4g),
+# TROUPE_CMD (the troupe command to run, default this checkout's ./troupe).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 policy=1
@@ -35,8 +36,9 @@ done
 run_dir="${run_dir:-runs/local-cluster}"
 mkdir -p "$run_dir/nodes"
 
+read -r -a troupe <<< "${TROUPE_CMD:-$here/troupe}"
 # Build once, before the members start (each would otherwise check the sources itself).
-"$here/troupe" help > /dev/null
+"${troupe[@]}" help > /dev/null
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 next_port=${TROUPE_BASE_PORT:-25520}
@@ -74,13 +76,13 @@ trap stop_all EXIT
 start_member() { # name log args...
   local name="$1" log="$2"
   shift 2
-  "$here/troupe" node "$@" > "$log" 2>&1 &
+  "${troupe[@]}" node "$@" > "$log" 2>&1 &
   pids+=("$!")
   names+=("$name")
 }
 
 echo "local-cluster.sh: coordinator on 127.0.0.1:$coordinator_port, $policy policy and $reward reward member(s); logs in $run_dir/nodes" >&2
-"$here/troupe" node --roles coordinator,learner,feedback --port "$coordinator_port" --seeds "$seeds" \
+"${troupe[@]}" node --roles coordinator,learner,feedback --port "$coordinator_port" --seeds "$seeds" \
   --campaign "$campaign" --run-dir "$run_dir" --json "${sets[@]+"${sets[@]}"}" \
   > >(tee "$run_dir/nodes/coordinator.out") 2> >(tee "$run_dir/nodes/coordinator.log" >&2) &
 coordinator=$!

@@ -70,7 +70,7 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
 
   /**
    * A worker whose backend's work runs on {@code dispatcher} (the tensor dispatcher for a local model;
-   * the I/O dispatcher for a gRPC client of a remote worker, whose calls block on the network) and
+   * the remote dispatcher for a gRPC client of another member's worker, whose calls block on the network) and
    * that tells the pools discovering it where its data plane listens.
    */
   public static Behavior<Command> create(PolicyBackend backend, String dispatcher, WorkerEndpoint endpoint) {
@@ -80,7 +80,7 @@ public final class PolicyWorker extends AbstractBehavior<PolicyWorker.Command> {
   }
 
   public static final String TENSOR_DISPATCHER = "troupe.tensor-dispatcher";
-  public static final String IO_DISPATCHER = "troupe.io-dispatcher";
+  public static final String REMOTE_DISPATCHER = "troupe.remote-dispatcher";
 
   private PolicyWorker(ActorContext<Command> context, PolicyBackend backend, String dispatcher,
       WorkerEndpoint endpoint) {

@@ -63,7 +63,7 @@ public final class RewardWorker extends AbstractBehavior<RewardWorker.Command> {
   }
 
   /**
-   * A worker whose backend's work runs on {@code dispatcher} (the I/O dispatcher for a gRPC client of a
+   * A worker whose backend's work runs on {@code dispatcher} (the remote dispatcher for a gRPC client of a
    * remote worker) and that tells the pools discovering it where its data plane listens.
    */
   public static Behavior<Command> create(RewardBackend backend, String dispatcher, WorkerEndpoint endpoint) {

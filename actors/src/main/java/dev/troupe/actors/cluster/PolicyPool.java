@@ -148,6 +148,6 @@ public final class PolicyPool implements WorkerPool.Protocol<PolicyWorker.Comman
   @Override
   public WorkerPool.Proxy<PolicyWorker.Command> proxy(WorkerEndpoint endpoint) {
     PolicyClient client = new PolicyClient(ClientSettings.fromConfig(config, endpoint.getHost(), endpoint.getGrpcPort()));
-    return new WorkerPool.Proxy<>(PolicyWorker.create(client, PolicyWorker.IO_DISPATCHER, endpoint), client);
+    return new WorkerPool.Proxy<>(PolicyWorker.create(client, PolicyWorker.REMOTE_DISPATCHER, endpoint), client);
   }
 }

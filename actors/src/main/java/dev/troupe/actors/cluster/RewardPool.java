@@ -1,6 +1,7 @@
 package dev.troupe.actors.cluster;
 
 import com.typesafe.config.Config;
+import dev.troupe.policy.PolicyWorker;
 import dev.troupe.protocol.RewardTrainResult;
 import dev.troupe.protocol.ScoreBatch;
 import dev.troupe.protocol.WorkerEndpoint;
@@ -123,6 +124,6 @@ public final class RewardPool implements WorkerPool.Protocol<RewardWorker.Comman
   @Override
   public WorkerPool.Proxy<RewardWorker.Command> proxy(WorkerEndpoint endpoint) {
     RewardClient client = new RewardClient(ClientSettings.fromConfig(config, endpoint.getHost(), endpoint.getGrpcPort()));
-    return new WorkerPool.Proxy<>(RewardWorker.create(client, "troupe.io-dispatcher", endpoint), client);
+    return new WorkerPool.Proxy<>(RewardWorker.create(client, PolicyWorker.REMOTE_DISPATCHER, endpoint), client);
   }
 }
