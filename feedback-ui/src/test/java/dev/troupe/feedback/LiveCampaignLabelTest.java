@@ -123,6 +123,83 @@ class LiveCampaignLabelTest {
     }
   }
 
+  @Test
+  void aLoopOnRatersAloneSamplesItsCurrentVersionsForThemAndLearnsFromTheirLabels() throws Exception {
+    Path runDir = dir.resolve("raters-only");
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      store.users().create("ana", Passwords.hash(UiFixture.PASSWORD), Role.RATER);
+    }
+    Path file = dir.resolve("raters-only.conf");
+    Files.writeString(file, """
+        troupe.campaign {
+          name = raters-only
+          quickstart { hidden = 48, layers = 2, sft-examples = 2000, sft-steps = 150, rm-prompts = 600, rm-epochs = 1,
+                       eval-prompts = 48, dataset-pairs = 200 }
+          # the only loop: DPO on raters' labels; nothing else samples comparisons for the queue
+          loops { human { algorithm = dpo, feedback = human, steps = 3, batch-size = 2, max-staleness = 1 } }
+          checkpoint.every = 1
+          ui { port = 0 }
+          feedback-queue { gold-share = 0.0 }
+        }
+        """);
+    CampaignConfig config = CampaignConfig.load(file, List.of());
+    CompletableFuture<String> url = new CompletableFuture<>();
+    CampaignEvents events = new CampaignEvents() {
+      @Override
+      public void notice(String message) {
+        if (message.startsWith("feedback UI at ")) {
+          url.complete(message.substring("feedback UI at ".length()).split(" ")[0]);
+        }
+      }
+    };
+    Map<String, String> taskOfLabel = new TreeMap<>();
+    try (Campaign.Running running = Campaign.start(config, runDir, events)) {
+      UiFixture.Client ana = UiFixture.remote(URI.create(url.get(60, TimeUnit.SECONDS))).login("ana");
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(SETUP_WAIT_S + WAIT_S);
+      // The rater labels whatever the queue offers until the loop has taken its three steps.
+      while (stepsTaken(runDir, "human") < 3) {
+        assertTrue(System.nanoTime() < deadline, "the loop took " + stepsTaken(runDir, "human") + " of 3 steps within "
+            + (SETUP_WAIT_S + WAIT_S) + " s; labels posted: " + taskOfLabel.size());
+        JsonNode task = ana.nextTask();
+        if (task == null) {
+          Thread.sleep(500);
+          continue;
+        }
+        var receipt = ana.label(task, "only-" + taskOfLabel.size());
+        assertEquals(200, receipt.statusCode(), receipt.body());
+        taskOfLabel.put(UiFixture.JSON.readTree(receipt.body()).get("label_id").asText(), task.get("id").asText());
+      }
+    }
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      java.util.Set<Long> versionsLearned = new java.util.TreeSet<>();
+      for (LedgerEntry e : store.ledger("human")) {
+        String taskId = taskOfLabel.get(e.getItemId());
+        assertNotNull(taskId, "the loop consumed label " + e.getItemId() + ", which the rater did not post");
+        String comparisonId = store.tasks().task(taskId).orElseThrow().comparisonId();
+        var comparison = store.comparison(comparisonId).orElseThrow();
+        long version = comparison.getResponses(0).getAdapterVersion();
+        assertEquals(version, comparison.getResponses(1).getAdapterVersion(), comparisonId);
+        assertTrue(comparisonId.startsWith("human/raters-v" + version + "/"), comparisonId + " of version " + version);
+        // Version v exists once step v is done: a step learns from versions published before it.
+        assertTrue(version <= e.getStep() - 1, "step " + e.getStep() + " learned from version " + version);
+        versionsLearned.add(version);
+      }
+      assertEquals(java.util.Set.of(1L, 2L, 3L), new java.util.TreeSet<>(store.ledger("human").stream()
+          .map(LedgerEntry::getStep).toList()));
+      assertTrue(versionsLearned.contains(0L) && versionsLearned.stream().anyMatch(v -> v >= 1),
+          "the raters compared the start and a version the loop published later: " + versionsLearned);
+    }
+  }
+
+  private static long stepsTaken(Path runDir, String loop) {
+    if (!Files.exists(runDir.resolve("campaign.db"))) {
+      return 0;
+    }
+    try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
+      return store.ledger(loop).stream().map(LedgerEntry::getStep).distinct().count();
+    }
+  }
+
   private static boolean consumedAll(Path runDir, List<String> labelIds) {
     try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
       return labelIds.stream().allMatch(id -> store.consumptions(id).stream().anyMatch(e -> e.getLoop().equals("human")));

@@ -59,6 +59,13 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
   /** Judge a loop's comparisons with that loop's judge; answers the usable pairs (ties are stored, not answered). */
   public record JudgePairs(JudgeRequest request, ActorRef<PreferenceBatch> replyTo) implements Command, WireMessage {}
 
+  /**
+   * Fresh comparisons of a loop's current adapter for raters to label (a loop whose feedback is human
+   * samples them): stored, then queued as tasks with the queue's priorities; acknowledged once stored.
+   * Comparisons already stored (a resumed loop samples a version again) are not queued twice.
+   */
+  public record QueueForRaters(JudgeRequest request, ActorRef<TaskAck> replyTo) implements Command, WireMessage {}
+
   /** Stored labelled pairs the loop has not consumed, oldest first. */
   public record NextPairs(PairsRequest request, ActorRef<PreferenceBatch> replyTo) implements Command, WireMessage {}
 
@@ -146,6 +153,7 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
   public Receive<Command> createReceive() {
     return newReceiveBuilder()
         .onMessage(JudgePairs.class, this::onJudgePairs)
+        .onMessage(QueueForRaters.class, this::onQueueForRaters)
         .onMessage(NextPairs.class, this::onNextPairs)
         .onMessage(SubmitLabel.class, this::onSubmitLabel)
         .onMessage(PairsConsumed.class, this::onPairsConsumed)
@@ -165,11 +173,12 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
       return this;
     }
     String loop = m.request().getLoop();
+    ActorRef<Command> self = getContext().getSelf(); // the context is the actor's alone: not for the callback's thread
     CompletableFuture.supplyAsync(() -> judgeAndStore(judge, m.request().getComparisonsList()), io)
         .whenComplete((batch, error) -> {
           m.replyTo().tell(error == null ? batch : failure(error));
           if (error == null && batch.getError().isEmpty()) {
-            getContext().getSelf().tell(new Scored(m.request().getComparisonsList(), List.of(), loop, null, null));
+            self.tell(new Scored(m.request().getComparisonsList(), List.of(), loop, null, null));
           }
         });
     return this;
@@ -203,6 +212,31 @@ public final class FeedbackCollector extends AbstractBehavior<FeedbackCollector.
           }
         });
     return this;
+  }
+
+  private Behavior<Command> onQueueForRaters(QueueForRaters m) {
+    ActorRef<Command> self = getContext().getSelf();
+    String loop = m.request().getLoop();
+    CompletableFuture.supplyAsync(() -> storeNew(m.request().getComparisonsList()), io)
+        .whenComplete((fresh, error) -> {
+          m.replyTo().tell(error == null ? TaskAck.newBuilder().setOk(true).build() : unavailable(error));
+          if (error == null && !fresh.isEmpty()) {
+            self.tell(new Scored(fresh, List.of(), loop, null, null));
+          }
+        });
+    return this;
+  }
+
+  /** The comparisons not stored yet, now stored. */
+  private List<Comparison> storeNew(List<Comparison> comparisons) {
+    List<Comparison> fresh = new java.util.ArrayList<>(comparisons.size());
+    for (Comparison c : comparisons) {
+      if (store.comparison(c.getId()).isEmpty()) {
+        store.putComparison(c);
+        fresh.add(c);
+      }
+    }
+    return fresh;
   }
 
   private Behavior<Command> onNextTask(NextTask m) {

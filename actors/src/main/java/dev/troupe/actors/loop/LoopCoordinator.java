@@ -34,6 +34,7 @@ import dev.troupe.protocol.RolloutBatch;
 import dev.troupe.protocol.SamplingParams;
 import dev.troupe.protocol.ScoreBatch;
 import dev.troupe.protocol.ScoreRequest;
+import dev.troupe.protocol.TaskAck;
 import dev.troupe.protocol.TokenLogProbs;
 import dev.troupe.protocol.wire.WireMessage;
 import dev.troupe.reward.RewardWorker;
@@ -81,6 +82,10 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
 
   private record PairsFetched(long batch, PreferenceBatch result, Throwable error) implements Command {}
 
+  private record RaterSamples(long version, RolloutBatch result, Throwable error) implements Command {}
+
+  private record RatersQueued(long version, TaskAck ack, Throwable error) implements Command {}
+
   private record EvalSampled(EvalPoint point, long version, RolloutBatch result, Throwable error) implements Command {}
 
   private record EvalReferenced(EvalPoint point, long version, List<Rollout> samples, LogProbsBatch result, Throwable error)
@@ -125,6 +130,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private static final Duration LEARN_TIMEOUT = Duration.ofHours(2);
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration HUMAN_POLL = Duration.ofSeconds(2);
+  /** A loop on human feedback samples its version again for raters after a failure this much later. */
+  private static final Duration RATER_SAMPLES_RETRY = Duration.ofSeconds(10);
 
   private final LoopContext context;
   private final LoopConfig loop;
@@ -167,6 +174,9 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
   private boolean stopping;
   private boolean stopCheckpointing;
   private String pauseReason = "";
+  /** feedback = human: the newest adapter version whose samples went to the raters' queue (-1: none yet). */
+  private long queuedForRaters = -1;
+  private boolean samplingForRaters;
 
   public static Behavior<Command> create(LoopContext context, ActorRef<PolicyWorker.Command> policy,
       ActorRef<RewardWorker.Command> reward, ActorRef<FeedbackCollector.Command> feedback,
@@ -213,6 +223,8 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         .onMessage(Generated.class, this::onGenerated)
         .onMessage(Scored.class, this::onScored)
         .onMessage(Judged.class, this::onJudged)
+        .onMessage(RaterSamples.class, this::onRaterSamples)
+        .onMessage(RatersQueued.class, this::onRatersQueued)
         .onMessage(PairsFetched.class, this::onPairsFetched)
         .onMessage(EvalSampled.class, this::onEvalSampled)
         .onMessage(EvalReferenced.class, this::onEvalReferenced)
@@ -338,6 +350,9 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         finish();
       }
       return;
+    }
+    if (loop.feedback() == Feedback.HUMAN) {
+      sampleForRaters();
     }
     if (kind == Kind.STORED_PAIRS) {
       if (!learnerBusy && !pairsPending && !readyPairs.containsKey(step + 1)) {
@@ -541,6 +556,11 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
    * ids and versions (a group of 4 gives two comparisons; an odd one out is left unjudged).
    */
   private JudgeRequest comparisons(long batch, int attempt, List<Rollout> rollouts) {
+    return comparisons("batch-" + batch + (attempt > 0 ? "-refill-" + attempt : ""), rollouts);
+  }
+
+  /** The comparisons "loop/{@code name}/index" of consecutive samples of a prompt. */
+  private JudgeRequest comparisons(String name, List<Rollout> rollouts) {
     JudgeRequest.Builder request = JudgeRequest.newBuilder().setLoop(loop.name());
     int index = 0;
     for (int i = 0; i + 1 < rollouts.size(); ) {
@@ -551,7 +571,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         continue;
       }
       request.addComparisons(Comparison.newBuilder()
-          .setId(loop.name() + "/batch-" + batch + (attempt > 0 ? "-refill-" + attempt : "") + "/" + index++)
+          .setId(loop.name() + "/" + name + "/" + index++)
           .setPrompt(a.getPrompt()).addResponses(response(a)).addResponses(response(b)));
       i += 2;
     }
@@ -590,6 +610,65 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     requested.remove(m.batch());
     recovered();
     pump();
+    return this;
+  }
+
+  /**
+   * feedback = human: raters label comparisons of the loop's current adapter. Each version the loop
+   * publishes is sampled once, two responses per prompt on a batch's prompts, and the comparisons go
+   * to the raters' queue (where versions older than max-staleness retire). The loop learns from what
+   * raters label, as the stored pairs' path reads them.
+   */
+  private void sampleForRaters() {
+    if (samplingForRaters || queuedForRaters >= published || published < 0) {
+      return;
+    }
+    samplingForRaters = true;
+    long version = published;
+    GenerateRequest request = GenerateRequest.newBuilder()
+        .setRequestId(loop.name() + "/raters-v" + version)
+        .setAdapter(loop.name()).setAdapterVersion(version)
+        .addAllPrompts(context.prompts().batch(loop.name(), version + 1, loop.batchSize()))
+        .setSamplesPerPrompt(2)
+        .setSampling(sampling(LoopSeeds.batch(context.campaign().seed(), loop.name() + "/raters", version, 0)))
+        .build();
+    getContext().ask(RolloutBatch.class, policy, context.askTimeout(),
+        replyTo -> new PolicyWorker.Generate(request, replyTo),
+        (result, error) -> new RaterSamples(version, result, error));
+  }
+
+  private Behavior<Command> onRaterSamples(RaterSamples m) {
+    String error = m.error() != null ? m.error().getMessage() : m.result().getError().isEmpty() ? null
+        : m.result().getError();
+    if (error != null) {
+      return raterSamplesFailed("sampling version " + m.version() + " for raters: policy worker: " + error);
+    }
+    JudgeRequest request = comparisons("raters-v" + m.version(), m.result().getRolloutsList());
+    getContext().ask(TaskAck.class, feedback, context.askTimeout(),
+        replyTo -> new FeedbackCollector.QueueForRaters(request, replyTo),
+        (ack, failure) -> new RatersQueued(m.version(), ack, failure));
+    return this;
+  }
+
+  private Behavior<Command> onRatersQueued(RatersQueued m) {
+    if (m.error() != null || !m.ack().getOk()) {
+      return raterSamplesFailed("queueing version " + m.version() + " for raters: "
+          + (m.error() != null ? m.error().getMessage() : m.ack().getError()));
+    }
+    samplingForRaters = false;
+    queuedForRaters = Math.max(queuedForRaters, m.version());
+    getContext().getLog().info("loop {}: comparisons of adapter version {} queued for raters", loop.name(), m.version());
+    pump(); // a newer version may have been published meanwhile
+    return this;
+  }
+
+  /** The loop goes on (it waits for labels either way); the version is sampled again a little later. */
+  private Behavior<Command> raterSamplesFailed(String why) {
+    getContext().getLog().warn("loop {}: {}; trying again in {} s", loop.name(), why, RATER_SAMPLES_RETRY.toSeconds());
+    timers.startSingleTimer(new Retry(why, () -> {
+      samplingForRaters = false;
+      pump();
+    }), RATER_SAMPLES_RETRY);
     return this;
   }
 
