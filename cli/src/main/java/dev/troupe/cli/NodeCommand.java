@@ -37,8 +37,17 @@ final class NodeCommand implements Callable<Integer> {
   @Option(names = "--grpc-port", defaultValue = "0", description = "data-plane port (0: any free port)")
   int grpcPort;
 
-  @Option(names = "--seeds", required = true, split = ",", description = "HOST:PORT[,...] of members to join through")
-  List<String> seeds;
+  @Option(names = "--seeds", split = ",", description = "HOST:PORT[,...] of members to join through (or --bootstrap)")
+  List<String> seeds = new ArrayList<>();
+
+  @Option(names = "--bootstrap", description = "instead of --seeds: find the other members through Pekko Management's"
+      + " cluster bootstrap with this discovery method (kubernetes-api on Kubernetes; needs the troupe-kubernetes"
+      + " module's class path)")
+  String bootstrap;
+
+  @Option(names = "--management-port", defaultValue = "7626", description = "with --bootstrap: this member's Pekko"
+      + " Management HTTP port, which the others probe (default: ${DEFAULT-VALUE})")
+  int managementPort;
 
   @Option(names = "--campaign", description = "campaign file, or 'quickstart' for the built-in one (required with the"
       + " coordinator role)")
@@ -62,10 +71,12 @@ final class NodeCommand implements Callable<Integer> {
     if (campaign == null && !sets.isEmpty()) {
       throw new IllegalArgumentException("--set changes a campaign: give --campaign too");
     }
-    ClusterNode.Settings settings = new ClusterNode.Settings(parsed, host, port, grpcPort, seeds, runDir, config);
+    ClusterNode.Settings settings = new ClusterNode.Settings(parsed, host, port, grpcPort, seeds, runDir, config,
+        bootstrap, managementPort);
     boolean coordinator = parsed.contains(NodeRole.COORDINATOR);
     System.err.printf("troupe: cluster member %s on %s:%d, joining through %s%s%n", NodeRole.names(parsed), host, port,
-        String.join(",", seeds), coordinator ? "; campaign " + config.name() + ", run folder " + runDir : "");
+        bootstrap != null ? bootstrap + " discovery (cluster bootstrap, management port " + managementPort + ")"
+            : String.join(",", seeds), coordinator ? "; campaign " + config.name() + ", run folder " + runDir : "");
     CampaignEvents events = RunCommand.consoleEvents();
     ClusterNode.Running running = ClusterNode.start(settings, events);
     if (running.grpcPort() > 0) {

@@ -43,11 +43,17 @@ final class ClusterMembers implements AutoCloseable {
 
   /** Starts {@code troupe node ARGS} in a JVM of its own, its output in {@code <name>.log}. */
   Member start(String name, List<String> args) throws IOException {
+    return start(name, List.of(), args);
+  }
+
+  /** Starts {@code java JVM_ARGS ... troupe node ARGS} in a JVM of its own, its output in {@code <name>.log}. */
+  Member start(String name, List<String> jvmArgs, List<String> args) throws IOException {
     List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx1g", "-Dai.djl.offline=true", "-Dpekko.cluster.split-brain-resolver.stable-after=" + STABLE_AFTER,
         // the tests' logback writes INFO and up to this file (the console keeps warnings)
-        "-Dtroupe.test.log=" + dir.resolve(name + "-info.log"),
-        "-cp", System.getProperty("java.class.path"), "dev.troupe.cli.Troupe", "node"));
+        "-Dtroupe.test.log=" + dir.resolve(name + "-info.log")));
+    command.addAll(jvmArgs);
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), "dev.troupe.cli.Troupe", "node"));
     command.addAll(args);
     Path log = dir.resolve(name + ".log");
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)

@@ -68,16 +68,30 @@ public final class ClusterNode {
    *
    * @param seeds {@code host:port} of members to join through (this member's own address may be among them)
    * @param campaign the campaign (required with the coordinator role; the other roles take theirs from it)
+   * @param bootstrap instead of seeds: the discovery method through which Pekko Management's cluster
+   *     bootstrap finds the other members ({@code kubernetes-api}, {@code config}, ...); null: seeds
+   * @param managementPort with bootstrap: the port of this member's Pekko Management HTTP endpoint
    */
   public record Settings(Set<NodeRole> roles, String host, int port, int grpcPort, List<String> seeds, Path runDir,
-      CampaignConfig campaign) {
+      CampaignConfig campaign, String bootstrap, int managementPort) {
     public Settings {
       if (roles.contains(NodeRole.COORDINATOR) && campaign == null) {
         throw new IllegalArgumentException("--campaign: the coordinator role needs the campaign to run");
       }
-      if (seeds.isEmpty()) {
+      if (bootstrap != null && !seeds.isEmpty()) {
+        throw new IllegalArgumentException("--seeds and --bootstrap: give one of them (seeds name members to join"
+            + " through; bootstrap discovers them)");
+      }
+      if (bootstrap == null && seeds.isEmpty()) {
         throw new IllegalArgumentException("--seeds: name at least one member to join through (host:port; the"
-            + " first member of a new cluster names itself)");
+            + " first member of a new cluster names itself), or discover them with --bootstrap METHOD");
+      }
+      if (bootstrap != null && !bootstrap.matches("[A-Za-z0-9.-]+")) {
+        throw new IllegalArgumentException("--bootstrap: '" + bootstrap + "' is not a discovery method's name"
+            + " (kubernetes-api, config, ...)");
+      }
+      if (managementPort < 0 || managementPort > 65535) {
+        throw new IllegalArgumentException("--management-port must be in [0, 65535]");
       }
       for (String seed : seeds) {
         int colon = seed.lastIndexOf(':');
@@ -88,6 +102,12 @@ public final class ClusterNode {
       if (port < 0 || port > 65535 || grpcPort < 0 || grpcPort > 65535) {
         throw new IllegalArgumentException("--port and --grpc-port must be in [0, 65535]");
       }
+    }
+
+    /** Joining through seeds. */
+    public Settings(Set<NodeRole> roles, String host, int port, int grpcPort, List<String> seeds, Path runDir,
+        CampaignConfig campaign) {
+      this(roles, host, port, grpcPort, seeds, runDir, campaign, null, 0);
     }
 
     boolean has(NodeRole role) {
@@ -101,6 +121,12 @@ public final class ClusterNode {
 
   /** Starts the member; {@link Running#await} waits for the campaign's end. */
   public static Running start(Settings settings, CampaignEvents events) throws IOException {
+    BootstrapJoin join = bootstrapJoin().orElse(null);
+    if (settings.bootstrap() != null && join == null) {
+      throw new IllegalArgumentException("--bootstrap " + settings.bootstrap() + ": cluster bootstrap needs the"
+          + " troupe-kubernetes module on the class path (java -cp \"kubernetes/target/troupe-kubernetes.jar:"
+          + "kubernetes/target/lib/*\" dev.troupe.cli.Troupe node ...; see the README); or give --seeds");
+    }
     Files.createDirectories(settings.runDir());
     Config config = pekkoConfig(settings);
     boolean coordinator = settings.has(NodeRole.COORDINATOR);
@@ -128,6 +154,9 @@ public final class ClusterNode {
             settings.host(), settings.grpcPort(), settings.runDir().resolve("cache"), settings.name(), config, events);
       }
       ActorSystem<NodeGuardian.Command> system = ActorSystem.create(NodeGuardian.create(workers), SYSTEM, config);
+      if (settings.bootstrap() != null) {
+        join.start(system, settings.bootstrap());
+      }
       if (coordinator) {
         CampaignGuardian.Placement placement = new CampaignGuardian.Placement(settings.has(NodeRole.POLICY),
             settings.has(NodeRole.REWARD), settings.host(), server.port());
@@ -139,8 +168,9 @@ public final class ClusterNode {
         extensions.addAll(Campaign.startExtensions(new CampaignExtension.Context(settings.campaign(), settings.runDir(),
             store, system, events)));
       }
-      LOG.info("cluster member {} started (pekko://{}@{}:{}, seeds {})", settings.name(), SYSTEM, settings.host(),
-          settings.port(), settings.seeds());
+      LOG.info("cluster member {} started (pekko://{}@{}:{}, {})", settings.name(), SYSTEM, settings.host(),
+          settings.port(), settings.bootstrap() != null ? "bootstrap through " + settings.bootstrap() + " discovery,"
+              + " management on port " + settings.managementPort() : "seeds " + settings.seeds());
       return new Running(settings, system, store, server, done, System.nanoTime(), extensions);
     } catch (IOException | RuntimeException e) {
       if (server != null) {
@@ -177,25 +207,39 @@ public final class ClusterNode {
   };
 
   /**
-   * Pekko's settings for a member: the command line's address, seeds and roles over system properties
-   * ({@code -Dpekko.cluster.split-brain-resolver.stable-after=5s}), over {@code troupe-cluster.conf},
-   * over the defaults.
+   * Pekko's settings for a member: the command line's address, seeds (or bootstrap) and roles over
+   * system properties ({@code -Dpekko.cluster.split-brain-resolver.stable-after=5s}), over the cluster
+   * bootstrap module's settings when it is on the class path, over {@code troupe-cluster.conf}, over
+   * the defaults.
    */
   static Config pekkoConfig(Settings settings) {
-    String seeds = settings.seeds().stream().map(s -> "\"pekko://" + SYSTEM + "@" + s + "\"")
-        .collect(Collectors.joining(", "));
+    List<String> joining = new ArrayList<>();
+    if (settings.bootstrap() == null) {
+      joining.add("pekko.cluster.seed-nodes = [" + settings.seeds().stream().map(s -> "\"pekko://" + SYSTEM + "@" + s
+          + "\"").collect(Collectors.joining(", ")) + "]");
+    } else {
+      joining.add("pekko.management.http.hostname = \"" + settings.host() + "\"");
+      joining.add("pekko.management.http.port = " + settings.managementPort());
+      joining.add("pekko.management.cluster.bootstrap.contact-point-discovery.discovery-method = " + settings.bootstrap());
+    }
     String roles = settings.roles().stream().map(r -> "\"" + r.configName() + "\"").collect(Collectors.joining(", "));
     int threads = settings.campaign() != null && settings.campaign().tensorThreads() > 0
         ? settings.campaign().tensorThreads() : Runtime.getRuntime().availableProcessors();
     Config flags = ConfigFactory.parseString(String.join("\n",
         "pekko.remote.artery.canonical.hostname = \"" + settings.host() + "\"",
         "pekko.remote.artery.canonical.port = " + settings.port(),
-        "pekko.cluster.seed-nodes = [" + seeds + "]",
+        String.join("\n", joining),
         "pekko.cluster.roles = [" + roles + "]",
         "troupe.tensor-dispatcher.thread-pool-executor.fixed-pool-size = " + threads));
-    return flags.withFallback(ConfigFactory.systemProperties())
+    Config joinSettings = bootstrapJoin().map(BootstrapJoin::config).orElse(ConfigFactory.empty());
+    return flags.withFallback(ConfigFactory.systemProperties()).withFallback(joinSettings)
         .withFallback(ConfigFactory.parseResources(ClusterNode.class.getClassLoader(), "troupe-cluster.conf"))
         .withFallback(ConfigFactory.load()).resolve();
+  }
+
+  /** The cluster bootstrap, when its module is on the class path. */
+  static java.util.Optional<BootstrapJoin> bootstrapJoin() {
+    return java.util.ServiceLoader.load(BootstrapJoin.class, ClusterNode.class.getClassLoader()).findFirst();
   }
 
   /** A member running in this process. */
