@@ -22,6 +22,8 @@ import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -123,8 +125,10 @@ class LiveCampaignLabelTest {
     }
   }
 
-  @Test
-  void aLoopOnRatersAloneSamplesItsCurrentVersionsForThemAndLearnsFromTheirLabels() throws Exception {
+  /** Two responses per prompt give pairwise tasks; three give ranking tasks, whose best response the loop learns over the others. */
+  @ParameterizedTest
+  @ValueSource(ints = {2, 3})
+  void aLoopOnRatersAloneSamplesItsCurrentVersionsForThemAndLearnsFromTheirLabels(int responses) throws Exception {
     Path runDir = dir.resolve("raters-only");
     try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
       store.users().create("ana", Passwords.hash(UiFixture.PASSWORD), Role.RATER);
@@ -142,7 +146,7 @@ class LiveCampaignLabelTest {
           feedback-queue { gold-share = 0.0 }
         }
         """);
-    CampaignConfig config = CampaignConfig.load(file, List.of());
+    CampaignConfig config = CampaignConfig.load(file, List.of("troupe.campaign.feedback-queue.responses=" + responses));
     CompletableFuture<String> url = new CompletableFuture<>();
     CampaignEvents events = new CampaignEvents() {
       @Override
@@ -165,7 +169,9 @@ class LiveCampaignLabelTest {
           Thread.sleep(500);
           continue;
         }
-        var receipt = ana.label(task, "only-" + taskOfLabel.size());
+        assertEquals(responses == 2 ? "pairwise" : "ranking", task.get("kind").asText(), task.toString());
+        assertEquals(responses, task.get("responses").size(), task.toString());
+        var receipt = responses == 2 ? ana.label(task, "only-" + taskOfLabel.size()) : ana.rank(task, "only-" + taskOfLabel.size());
         assertEquals(200, receipt.statusCode(), receipt.body());
         taskOfLabel.put(UiFixture.JSON.readTree(receipt.body()).get("label_id").asText(), task.get("id").asText());
       }
@@ -178,7 +184,10 @@ class LiveCampaignLabelTest {
         String comparisonId = store.tasks().task(taskId).orElseThrow().comparisonId();
         var comparison = store.comparison(comparisonId).orElseThrow();
         long version = comparison.getResponses(0).getAdapterVersion();
-        assertEquals(version, comparison.getResponses(1).getAdapterVersion(), comparisonId);
+        assertEquals(responses, comparison.getResponsesCount(), comparisonId);
+        for (var response : comparison.getResponsesList()) {
+          assertEquals(version, response.getAdapterVersion(), comparisonId);
+        }
         assertTrue(comparisonId.startsWith("human/raters-v" + version + "/"), comparisonId + " of version " + version);
         // Version v exists once step v is done: a step learns from versions published before it.
         assertTrue(version <= e.getStep() - 1, "step " + e.getStep() + " learned from version " + version);

@@ -144,6 +144,15 @@ final class UiFixture implements AutoCloseable {
       return JSON.readTree(r.body());
     }
 
+    /** Answers a ranking task with its responses in the order shown (the first best); returns the answer. */
+    HttpResponse<String> rank(JsonNode task, String clientId) throws Exception {
+      com.fasterxml.jackson.databind.node.ObjectNode body = JSON.createObjectNode().put("task_id", task.get("id").asText())
+          .put("client_id", clientId);
+      com.fasterxml.jackson.databind.node.ArrayNode ranking = body.putArray("ranking");
+      task.get("responses").forEach(r -> ranking.add(r.get("id").asText()));
+      return post("/api/labels", body.toString());
+    }
+
     /** Labels the task with its first response chosen; returns the answer. */
     HttpResponse<String> label(JsonNode task, String clientId) throws Exception {
       return post("/api/labels", JSON.createObjectNode().put("task_id", task.get("id").asText()).put("client_id", clientId)

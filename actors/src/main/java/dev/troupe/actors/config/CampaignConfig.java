@@ -70,7 +70,8 @@ public record CampaignConfig(String name, long seed, BaseModel baseModel, Reward
     c.put("ui", section("enabled", ui.enabled(), "host", ui.host(), "port", ui.port()));
     c.put("feedback-queue", section("selection", feedbackQueue.selection().configName(), "overlap",
         feedbackQueue.overlap(), "gold-share", feedbackQueue.goldShare(), "gold-items", feedbackQueue.goldItems(),
-        "lease", feedbackQueue.lease(), "max-open", feedbackQueue.maxOpen(), "guidelines", feedbackQueue.guidelines()));
+        "lease", feedbackQueue.lease(), "max-open", feedbackQueue.maxOpen(), "guidelines", feedbackQueue.guidelines(),
+        "responses", feedbackQueue.responses()));
     return HoconText.render(Map.of("troupe.campaign", c));
   }
 

@@ -331,9 +331,15 @@ final class CampaignReader {
     }
     int maxOpen = r.integer("feedback-queue.max-open", 1);
     String guidelines = r.string("feedback-queue.guidelines");
+    int responses = r.integer("feedback-queue.responses", 2);
+    if (responses > FeedbackQueueSettings.MAX_RESPONSES) {
+      r.problem("feedback-queue.responses", responses + " responses per task is more than a rater can rank: expected 2"
+          + " (pairwise) to " + FeedbackQueueSettings.MAX_RESPONSES + " (ranking)");
+    }
     return new FeedbackQueueSettings(selection == null ? FeedbackQueueSettings.Selection.DISAGREEMENT
         : FeedbackQueueSettings.Selection.parse(selection), overlap, goldShare, goldItems,
-        lease == null ? FeedbackQueueSettings.DEFAULT.lease() : lease, maxOpen, guidelines == null ? "" : guidelines);
+        lease == null ? FeedbackQueueSettings.DEFAULT.lease() : lease, maxOpen, guidelines == null ? "" : guidelines,
+        Math.max(2, Math.min(responses, FeedbackQueueSettings.MAX_RESPONSES)));
   }
 
   /** With a base of the user's own, the quickstart's prompts, reward model and sizes do not apply. */

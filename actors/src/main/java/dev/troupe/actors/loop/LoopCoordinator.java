@@ -578,6 +578,18 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     return request.build();
   }
 
+  /** The comparisons "loop/{@code name}/index": each prompt's samples (a group) together, in order. */
+  private JudgeRequest groupComparisons(String name, List<Rollout> rollouts) {
+    JudgeRequest.Builder request = JudgeRequest.newBuilder().setLoop(loop.name());
+    Map<String, Comparison.Builder> groups = new java.util.LinkedHashMap<>();
+    for (Rollout r : rollouts) {
+      groups.computeIfAbsent(r.getGroupId(), g -> Comparison.newBuilder().setId(loop.name() + "/" + name + "/"
+          + groups.size()).setPrompt(r.getPrompt())).addResponses(response(r));
+    }
+    groups.values().stream().filter(c -> c.getResponsesCount() >= 2).forEach(request::addComparisons);
+    return request.build();
+  }
+
   private static Response response(Rollout r) {
     return Response.newBuilder().setId(r.getId()).addAllTokenIds(r.getResponseTokenIdsList()).setText(r.getText())
         .setAdapter(r.getAdapter()).setAdapterVersion(r.getAdapterVersion()).build();
@@ -615,9 +627,10 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
 
   /**
    * feedback = human: raters label comparisons of the loop's current adapter. Each version the loop
-   * publishes is sampled once, two responses per prompt on a batch's prompts, and the comparisons go
-   * to the raters' queue (where versions older than max-staleness retire). The loop learns from what
-   * raters label, as the stored pairs' path reads them.
+   * publishes is sampled once, feedback-queue.responses responses per prompt on a batch's prompts, and
+   * the comparisons go to the raters' queue (pairwise tasks, or ranking tasks beyond two responses),
+   * where versions older than max-staleness retire. The loop learns from what raters label, as the
+   * stored pairs' path reads them.
    */
   private void sampleForRaters() {
     if (samplingForRaters || queuedForRaters >= published || published < 0) {
@@ -629,7 +642,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
         .setRequestId(loop.name() + "/raters-v" + version)
         .setAdapter(loop.name()).setAdapterVersion(version)
         .addAllPrompts(context.prompts().batch(loop.name(), version + 1, loop.batchSize()))
-        .setSamplesPerPrompt(2)
+        .setSamplesPerPrompt(context.campaign().feedbackQueue().responses())
         .setSampling(sampling(LoopSeeds.batch(context.campaign().seed(), loop.name() + "/raters", version, 0)))
         .build();
     getContext().ask(RolloutBatch.class, policy, context.askTimeout(),
@@ -643,7 +656,7 @@ public final class LoopCoordinator extends AbstractBehavior<LoopCoordinator.Comm
     if (error != null) {
       return raterSamplesFailed("sampling version " + m.version() + " for raters: policy worker: " + error);
     }
-    JudgeRequest request = comparisons("raters-v" + m.version(), m.result().getRolloutsList());
+    JudgeRequest request = groupComparisons("raters-v" + m.version(), m.result().getRolloutsList());
     getContext().ask(TaskAck.class, feedback, context.askTimeout(),
         replyTo -> new FeedbackCollector.QueueForRaters(request, replyTo),
         (ack, failure) -> new RatersQueued(m.version(), ack, failure));

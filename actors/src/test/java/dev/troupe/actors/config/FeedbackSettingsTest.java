@@ -21,6 +21,7 @@ class FeedbackSettingsTest {
     assertEquals(1, q.overlap());
     assertEquals(0.1, q.goldShare());
     assertEquals(Duration.ofMinutes(10), q.lease());
+    assertEquals(2, q.responses());
     assertFalse(q.guidelines().isBlank());
   }
 
@@ -28,11 +29,13 @@ class FeedbackSettingsTest {
   void setsOverrideAndTheRenderedCampaignLoadsBackEqual() throws Exception {
     CampaignConfig c = CampaignConfig.load(null, List.of("troupe.campaign.ui.port=0", "troupe.campaign.ui.host=0.0.0.0",
         "troupe.campaign.feedback-queue.selection=random", "troupe.campaign.feedback-queue.overlap=3",
-        "troupe.campaign.feedback-queue.lease=90s", "troupe.campaign.feedback-queue.gold-share=0.25"));
+        "troupe.campaign.feedback-queue.lease=90s", "troupe.campaign.feedback-queue.gold-share=0.25",
+        "troupe.campaign.feedback-queue.responses=4"));
     assertEquals(new UiSettings(true, "0.0.0.0", 0), c.ui());
     assertEquals(FeedbackQueueSettings.Selection.RANDOM, c.feedbackQueue().selection());
     assertEquals(3, c.feedbackQueue().overlap());
     assertEquals(Duration.ofSeconds(90), c.feedbackQueue().lease());
+    assertEquals(4, c.feedbackQueue().responses());
     java.nio.file.Path file = java.nio.file.Files.createTempFile("campaign", ".conf");
     try {
       java.nio.file.Files.writeString(file, c.render());
@@ -47,12 +50,13 @@ class FeedbackSettingsTest {
     CampaignConfigException e = assertThrows(CampaignConfigException.class, () -> CampaignConfig.load(null, List.of(
         "troupe.campaign.ui.port=70000", "troupe.campaign.feedback-queue.selection=loudest",
         "troupe.campaign.feedback-queue.overlap=0", "troupe.campaign.feedback-queue.gold-share=0.9",
-        "troupe.campaign.ui.prot=1")));
+        "troupe.campaign.feedback-queue.responses=9", "troupe.campaign.ui.prot=1")));
     String all = e.getMessage();
     assertTrue(all.contains("troupe.campaign.ui.port: 70000 is not a TCP port"), all);
     assertTrue(all.contains("troupe.campaign.feedback-queue.selection") && all.contains("uncertainty"), all);
     assertTrue(all.contains("troupe.campaign.feedback-queue.overlap"), all);
     assertTrue(all.contains("troupe.campaign.feedback-queue.gold-share"), all);
+    assertTrue(all.contains("troupe.campaign.feedback-queue.responses: 9 responses"), all);
     assertTrue(all.contains("troupe.campaign.ui.prot") && all.contains("port"), all);
   }
 
