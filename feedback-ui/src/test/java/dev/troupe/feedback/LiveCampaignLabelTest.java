@@ -61,15 +61,8 @@ class LiveCampaignLabelTest {
         }
         """);
     CampaignConfig config = CampaignConfig.load(file, List.of());
-    CompletableFuture<String> url = new CompletableFuture<>();
-    CampaignEvents events = new CampaignEvents() {
-      @Override
-      public void notice(String message) {
-        if (message.startsWith("feedback UI at ")) {
-          url.complete(message.substring("feedback UI at ".length()).split(" ")[0]);
-        }
-      }
-    };
+    UiUrl events = new UiUrl();
+    CompletableFuture<String> url = events.url;
     List<String> labelIds = new ArrayList<>();
     try (Campaign.Running running = Campaign.start(config, runDir, events)) {
       UiFixture.Client ana = UiFixture.remote(URI.create(url.get(60, TimeUnit.SECONDS))).login("ana");
@@ -147,15 +140,8 @@ class LiveCampaignLabelTest {
         }
         """);
     CampaignConfig config = CampaignConfig.load(file, List.of("troupe.campaign.feedback-queue.responses=" + responses));
-    CompletableFuture<String> url = new CompletableFuture<>();
-    CampaignEvents events = new CampaignEvents() {
-      @Override
-      public void notice(String message) {
-        if (message.startsWith("feedback UI at ")) {
-          url.complete(message.substring("feedback UI at ".length()).split(" ")[0]);
-        }
-      }
-    };
+    UiUrl events = new UiUrl();
+    CompletableFuture<String> url = events.url;
     Map<String, String> taskOfLabel = new TreeMap<>();
     try (Campaign.Running running = Campaign.start(config, runDir, events)) {
       UiFixture.Client ana = UiFixture.remote(URI.create(url.get(60, TimeUnit.SECONDS))).login("ana");
@@ -206,6 +192,18 @@ class LiveCampaignLabelTest {
     }
     try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(runDir), null, null)) {
       return store.ledger(loop).stream().map(LedgerEntry::getStep).distinct().count();
+    }
+  }
+
+  /** The campaign's events, keeping the URL the feedback UI announces at its start. */
+  private static final class UiUrl implements CampaignEvents {
+    final CompletableFuture<String> url = new CompletableFuture<>();
+
+    @Override
+    public void notice(String message) {
+      if (message.startsWith("feedback UI at ")) {
+        url.complete(message.substring("feedback UI at ".length()).split(" ")[0]);
+      }
     }
   }
 
