@@ -82,15 +82,20 @@ class RaterBrowserTest {
       try {
         logIn(chrome, ui, "boss");
         chrome.get(ui.url("/admin").toString());
+        // The dashboard redraws its plots as live data arrives: read each in one script, never through an
+        // element reference that a redraw may have replaced.
         for (String plot : List.of("gold", "reward", "kl", "rm_accuracy", "labels", "agreement")) {
-          new WebDriverWait(chrome, WAIT).until(d -> {
-            String points = d.findElement(By.id("plot-" + plot)).getDomAttribute("data-points");
-            return points != null && Integer.parseInt(points) > 0
-                && !d.findElements(By.cssSelector("#plot-" + plot + " canvas")).isEmpty();
-          });
+          new WebDriverWait(chrome, WAIT).withMessage(() -> "plot " + plot + ": data-points " + plotPoints(chrome, plot)
+              + " on " + chrome.getCurrentUrl() + ": " + chrome.executeScript("return document.body.innerText"))
+              .until(d -> {
+                String points = plotPoints(chrome, plot);
+                return points != null && Integer.parseInt(points) > 0 && Boolean.TRUE.equals(chrome.executeScript(
+                    "return document.querySelector('#plot-' + arguments[0] + ' canvas') !== null", plot));
+              });
         }
-        assertEquals("6", chrome.findElement(By.id("plot-gold")).getDomAttribute("data-points"));
-        assertTrue(chrome.findElement(By.id("raters")).getText().contains("ana"));
+        assertEquals("6", plotPoints(chrome, "gold"));
+        new WebDriverWait(chrome, WAIT).until(d -> String.valueOf(chrome.executeScript(
+            "var e = document.getElementById('raters'); return e === null ? '' : e.innerText;")).contains("ana"));
         Path shot = Path.of("target", "browser", "dashboard.png");
         Files.createDirectories(shot.getParent());
         Files.write(shot, chrome.getScreenshotAs(OutputType.BYTES));
@@ -99,6 +104,12 @@ class RaterBrowserTest {
         chrome.quit();
       }
     }
+  }
+
+  /** The plot's data-points attribute as it stands (null before the plot is drawn). */
+  private static String plotPoints(ChromeDriver chrome, String plot) {
+    return (String) chrome.executeScript("var e = document.getElementById('plot-' + arguments[0]);"
+        + " return e === null ? null : e.getAttribute('data-points');", plot);
   }
 
   @Test
@@ -141,6 +152,11 @@ class RaterBrowserTest {
     chrome.findElement(By.id("password")).sendKeys(UiFixture.PASSWORD);
     chrome.findElement(By.cssSelector("#login button[type=submit]")).click();
     new WebDriverWait(chrome, WAIT).until(d -> d.findElement(By.id("rater")).isDisplayed());
+    // In some runs the first request after the login went out without the session cookie although the
+    // page already showed the rater view (the admin page then sent the browser back to the login): wait
+    // until a request carries it.
+    new WebDriverWait(chrome, WAIT).until(d -> Long.valueOf(200).equals(chrome.executeAsyncScript(
+        "var done = arguments[arguments.length - 1]; fetch('/api/session').then(r => done(r.status), () => done(0));")));
   }
 
   private static void awaitState(ChromeDriver chrome, String state) {
