@@ -1,6 +1,7 @@
 package dev.troupe.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.troupe.algorithms.experiment.AlignmentBar;
 import dev.troupe.algorithms.experiment.Quickstart;
 import dev.troupe.algorithms.metrics.MetricNames;
 import dev.troupe.algorithms.metrics.Metrics;
@@ -17,7 +18,7 @@ import picocli.CommandLine.Option;
 @Command(name = "experiment", description = "Run a built-in experiment.", subcommands = {ExperimentCommand.QuickstartRun.class})
 final class ExperimentCommand {
 
-  private static final List<String> METHODS = List.of("ppo", "grpo", "dpo");
+  private static final List<String> METHODS = AlignmentBar.METHODS;
 
   /**
    * Gold by kind of task: the SFT policy's with the evaluation's noise (the standard deviation over
@@ -111,6 +112,11 @@ final class ExperimentCommand {
       }
       System.out.printf("; reward model agrees with gold on %.0f%% of held-out pairs%n",
           100 * ((Number) results.get("rm_accuracy")).doubleValue());
+      // Issue 11's bar, as QuickstartAlignmentTest asserts it on seed 1.
+      List<String> failures = AlignmentBar.failures(results, 0.05, 2, 1);
+      System.out.println(failures.isEmpty()
+          ? "every method gains > max(0.05, 2 evaluation std's) at KL < 1 with no kind falling beyond 2 of its std's"
+          : "below the bar: " + String.join("; ", failures));
       if (json) {
         System.out.println(new ObjectMapper().writeValueAsString(results));
       }

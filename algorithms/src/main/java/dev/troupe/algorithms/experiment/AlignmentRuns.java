@@ -200,7 +200,7 @@ public final class AlignmentRuns {
 
   /**
    * For each prompt's consecutive {@code perPrompt} scored rollouts, the highest-scored one over the
-   * lowest; a prompt whose best and worst answers are the same text gives no pair.
+   * lowest; a prompt whose best and worst answers are the same tokens, or score alike, gives no pair.
    */
   static List<PreferencePair> bestOverWorst(List<Rollout> scored, int perPrompt) {
     List<PreferencePair> out = new ArrayList<>();
@@ -211,7 +211,8 @@ public final class AlignmentRuns {
         best = r.getScore() > best.getScore() ? r : best;
         worst = r.getScore() < worst.getScore() ? r : worst;
       }
-      if (best.getText().equals(worst.getText()) || best.getScore() == worst.getScore()) {
+      // Token ids, not texts: the training sampler decodes no text (its rollouts' texts are all empty).
+      if (best.getResponseTokenIdsList().equals(worst.getResponseTokenIdsList()) || best.getScore() == worst.getScore()) {
         continue;
       }
       out.add(PreferencePairs.of(best.getGroupId(), Rollouts.promptIds(best), Rollouts.responseIds(best),

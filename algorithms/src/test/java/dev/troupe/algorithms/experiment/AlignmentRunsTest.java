@@ -50,9 +50,13 @@ class AlignmentRunsTest {
     List<Rollout> scored = List.of(
         rollout("g0", "b", 0.1, 5), rollout("g0", "a", 0.9, 6), rollout("g0", "c", -0.4, 7), rollout("g0", "d", 0.2, 8),
         // The second prompt's samples say the same thing: no preference to learn.
-        rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9));
+        rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9), rollout("g1", "x", 0.3, 9),
+        // The training sampler decodes no text: samples told apart by their tokens still make a pair.
+        rollout("g2", "", 0.5, 3), rollout("g2", "", 0.1, 4), rollout("g2", "", 0.2, 4), rollout("g2", "", 0.3, 3));
     List<PreferencePair> pairs = AlignmentRuns.bestOverWorst(scored, 4);
-    assertEquals(1, pairs.size());
+    assertEquals(2, pairs.size());
+    assertArrayEquals(new long[] {3}, PreferencePairs.tokens(pairs.get(1)).get(0).chosen());
+    assertArrayEquals(new long[] {4}, PreferencePairs.tokens(pairs.get(1)).get(0).rejected());
     PreferencePairs.Tokens tokens = PreferencePairs.tokens(pairs.get(0)).get(0);
     assertArrayEquals(new long[] {1, 2}, tokens.prompt());
     assertArrayEquals(new long[] {6}, tokens.chosen());
