@@ -69,7 +69,10 @@ class AlignmentStudy {
   private final Path root = Path.of(System.getProperty("java.io.tmpdir"), "troupe-align-study");
   private final Path work = root.resolve("s" + seed);
 
-  /** The same run outside Surefire (one JVM per variant, no Maven start-up): see study.sh beside this file's notes. */
+  /**
+   * The same run outside Surefire (one JVM per variant, no Maven start-up): java with the same -D knobs on
+   * the algorithms module's test classpath (test-classes, classes and its dependencies).
+   */
   public static void main(String[] args) throws Exception {
     new AlignmentStudy().run();
   }
