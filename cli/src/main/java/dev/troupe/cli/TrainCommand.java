@@ -164,7 +164,7 @@ final class TrainCommand implements Callable<Integer> {
       examples.add(PreferencePairs.of(s.trainData().getFileName() + ":" + examples.size(), codec.prompt(p.prompt()),
           codec.response(p.chosen()), codec.response(p.rejected()), FeedbackSource.FEEDBACK_SOURCE_DATASET));
     }
-    DpoConfig config = TrainerConfigs.dpo(name(s.algorithm()), s.dpoBeta(), s.dpoLabelSmoothing());
+    DpoConfig config = TrainerConfigs.dpo(name(s.algorithm()), s.dpo());
     try (DpoTrainer trainer = new DpoTrainer(model, adapter, config, optimizer(s));
         ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       for (int step = 0; step < s.steps(); step++) {

@@ -95,7 +95,8 @@ public record CampaignConfig(String name, long seed, BaseModel baseModel, Reward
         loop.ppo().klHorizon(), "epochs", loop.ppo().epochs(), "minibatches", loop.ppo().minibatches()));
     l.put("grpo", section("group-size", loop.grpo().groupSize(), "beta", loop.grpo().beta(), "iterations",
         loop.grpo().iterations(), "scale-rewards", loop.grpo().scaleRewards()));
-    l.put("dpo", section("beta", loop.dpo().beta(), "label-smoothing", loop.dpo().labelSmoothing()));
+    l.put("dpo", section("beta", loop.dpo().beta(), "label-smoothing", loop.dpo().labelSmoothing(), "rpo-alpha",
+        loop.dpo().rpoAlpha(), "length-normalized", loop.dpo().lengthNormalized()));
     JudgeSettings judge = loop.judge();
     if (judge != null) {
       Map<String, Object> j = section("kind", judge.kind(), "rubric", judge.rubric());

@@ -394,8 +394,9 @@ final class CampaignReader {
     TrainSettings.Grpo grpo = new TrainSettings.Grpo(r.integer("grpo.group-size", 2),
         r.number("grpo.beta", v -> v >= 0, "must be >= 0"), r.integer("grpo.iterations", 1),
         r.bool("grpo.scale-rewards"));
-    Dpo dpo = new Dpo(r.number("dpo.beta", v -> v > 0, "must be > 0"),
-        r.number("dpo.label-smoothing", v -> v >= 0 && v < 0.5, "must be in [0, 0.5)"));
+    TrainSettings.Dpo dpo = new TrainSettings.Dpo(r.number("dpo.beta", v -> v > 0, "must be > 0"),
+        r.number("dpo.label-smoothing", v -> v >= 0 && v < 0.5, "must be in [0, 0.5)"),
+        r.number("dpo.rpo-alpha", v -> v >= 0, "must be >= 0 (0: no likelihood term)"), r.bool("dpo.length-normalized"));
     JudgeSettings judge = feedback == Feedback.AI_JUDGE ? judge(r, path, user, quickstart) : null;
     int evalEvery = r.integer("eval-every", 0);
 

@@ -18,7 +18,7 @@ import java.nio.file.Path;
  */
 public record LoopConfig(String name, Algorithm algorithm, Feedback feedback, int steps, int batchSize,
     int maxStaleness, int maxInFlight, Path data, LoraConfig adapter, Optim optim, Generation generation,
-    TrainSettings.Ppo ppo, TrainSettings.Grpo grpo, Dpo dpo, JudgeSettings judge, int evalEvery) {
+    TrainSettings.Ppo ppo, TrainSettings.Grpo grpo, TrainSettings.Dpo dpo, JudgeSettings judge, int evalEvery) {
 
   /**
    * Whether the loop samples its policy on a prompt stream: every loop but a pairwise one on stored pairs

@@ -131,7 +131,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
       case GRPO, RLOO -> new GrpoTrainer(model, adapter, TrainerConfigs.grpo(loop.algorithm() == Algorithm.RLOO,
           loop.grpo()), optim);
       case DPO, IPO, CDPO -> new DpoTrainer(model, adapter,
-          TrainerConfigs.dpo(loop.algorithm().configName(), loop.dpo().beta(), loop.dpo().labelSmoothing()), optim);
+          TrainerConfigs.dpo(loop.algorithm().configName(), loop.dpo()), optim);
     };
   }
 

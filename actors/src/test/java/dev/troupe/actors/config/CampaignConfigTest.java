@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.troupe.algorithms.experiment.AlignmentRuns;
+import dev.troupe.algorithms.experiment.Quickstart;
+import dev.troupe.algorithms.trainer.TrainerConfigs;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,6 +50,27 @@ class CampaignConfigTest {
     assertEquals(200, dpo.steps());
     assertNull(dpo.data(), "the quickstart's own pairs");
     assertEquals(new Checkpointing(20, 3), campaign.checkpoint());
+  }
+
+  /**
+   * Issue 11: `troupe run`'s quickstart campaign and `troupe experiment quickstart` train PPO and DPO with
+   * the same settings (the ones BENCHMARKS.md, "Alignment on every seed", chose), so a change to one that
+   * forgets the other fails here.
+   */
+  @Test
+  void quickstartCampaignTrainsPpoAndDpoAsTheQuickstartExperimentDoes() {
+    CampaignConfig campaign = CampaignConfig.load(null, List.of());
+    Quickstart.Settings experiment = Quickstart.Settings.defaults();
+    LoopConfig rlhf = campaign.loops().get("rlhf");
+    AlignmentRuns.Ppo ppo = experiment.ppo();
+    assertEquals(List.of(ppo.steps(), ppo.batch(), ppo.lr(), ppo.klCoef(), ppo.epochs()),
+        List.of(rlhf.steps(), rlhf.batchSize(), rlhf.optim().lr(), rlhf.ppo().klCoef(), rlhf.ppo().epochs()));
+    LoopConfig dpo = campaign.loops().get("dpo");
+    AlignmentRuns.Dpo offline = experiment.dpo();
+    assertEquals(AlignmentRuns.PairSource.LABELLED, offline.pairs(), "the campaign's dpo loop reads stored pairs");
+    assertEquals(List.of(offline.steps(), offline.batch(), offline.lr()),
+        List.of(dpo.steps(), dpo.batchSize(), dpo.optim().lr()));
+    assertEquals(offline.loss(), TrainerConfigs.dpo(dpo.algorithm().configName(), dpo.dpo()));
   }
 
   @Test

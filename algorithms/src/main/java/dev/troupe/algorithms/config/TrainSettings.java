@@ -16,7 +16,7 @@ import java.util.Locale;
 public record TrainSettings(Algorithm algorithm, Path model, String quantize, Path output, long seed, int steps,
     int batchSize, String promptFormat, LoraConfig adapter, double lr, double maxGradNorm,
     int gradientAccumulationSteps, Path trainData, Path evalData, String dataFormat, String badRows,
-    double dpoBeta, double dpoLabelSmoothing, int rmEpochs, Pooling rmPooling, boolean rmMargin, int rmMembers,
+    Dpo dpo, int rmEpochs, Pooling rmPooling, boolean rmMargin, int rmMembers,
     Path rewardModel, int maxNewTokens, double temperature, Sft sft, Ppo ppo, Grpo grpo) {
 
   /** {@code sft { ... }}: what the loss counts, packing, and validation on {@code data.eval} with early stopping. */
@@ -27,6 +27,12 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
 
   /** {@code grpo { ... }} (also rloo): group size, KL weight, passes per batch, GRPO's division by the group's std. */
   public record Grpo(int groupSize, double beta, int iterations, boolean scaleRewards) {}
+
+  /**
+   * {@code dpo { ... }} (also ipo, cdpo): β, cDPO's label smoothing, RPO's weight on the chosen
+   * response's negative log-likelihood, and whether log-ratios are per-token means.
+   */
+  public record Dpo(double beta, double labelSmoothing, double rpoAlpha, boolean lengthNormalized) {}
 
   /** The algorithms `troupe train` runs. */
   public enum Algorithm {
@@ -84,8 +90,9 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
           base.resolve(c.getString("output")), c.getLong("seed"), positive(c, "steps", file),
           positive(c, "batch-size", file), c.getString("prompt-format"), adapter, c.getDouble("optim.lr"),
           c.getDouble("optim.max-grad-norm"), accumulation(c, algorithm), path(c, "data.train", base, file), evalData,
-          dataFormat(c, algorithm), oneOf(c, "data.bad-rows", List.of("fail", "skip")), c.getDouble("dpo.beta"),
-          labelSmoothing(c, algorithm), positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
+          dataFormat(c, algorithm), oneOf(c, "data.bad-rows", List.of("fail", "skip")),
+          new Dpo(c.getDouble("dpo.beta"), labelSmoothing(c, algorithm), c.getDouble("dpo.rpo-alpha"),
+              c.getBoolean("dpo.length-normalized")), positive(c, "rm.epochs", file), pooling(c, "rm.pooling"),
           c.getBoolean("rm.margin"), positive(c, "rm.members", file),
           c.getIsNull("reward-model") ? null : base.resolve(c.getString("reward-model")),
           positive(c, "generation.max-new-tokens", file), c.getDouble("generation.temperature"), sft, ppo, grpo);

@@ -103,27 +103,23 @@ public final class DpoTrainer implements Trainer {
     try (NDManager step = model.manager().newSubManager()) {
       // Chosen rows first, then rejected: one forward pass for both.
       ResponseBatch rows = ResponseBatch.of(step, prompts, responses);
+      NDArray lengths = rows.responseMask().sum(new int[] {1}); // response tokens per row
       NDArray reference;
       try (GradMode ignored = GradMode.disabled()) {
-        reference = sequenceLogps(rows.logProbs(model, null, false, 1.0), rows.responseMask());
+        reference = SequenceLogps.sum(rows.logProbs(model, null, false, 1.0), rows.responseMask());
       }
       timer.lap(MetricNames.TIME_REFERENCE);
       try (GradMode ignored = GradMode.enabled()) {
-        NDArray policy = sequenceLogps(rows.logProbs(model, adapter, true, 1.0), rows.responseMask());
-        LossOutput out = DpoLoss.compute(policy.get(new NDIndex("0:{}", b)), policy.get(new NDIndex("{}:", b)),
-            reference.get(new NDIndex("0:{}", b)), reference.get(new NDIndex("{}:", b)), config);
+        NDArray policy = SequenceLogps.sum(rows.logProbs(model, adapter, true, 1.0), rows.responseMask());
+        NDIndex chosen = new NDIndex("0:{}", b);
+        NDIndex rejected = new NDIndex("{}:", b);
+        LossOutput out = DpoLoss.compute(policy.get(chosen), policy.get(rejected), reference.get(chosen),
+            reference.get(rejected), lengths.get(chosen), lengths.get(rejected), config);
         GradMode.backward(share == 1 ? out.loss() : Ops.mul(out.loss(), share));
         timer.lap(MetricNames.TIME_UPDATE);
         return out.metrics();
       }
     }
-  }
-
-  /** IPO is defined on length-averaged log-probs (Azar et al. 2023, as TRL does); DPO on sums. */
-  private NDArray sequenceLogps(NDArray tokenLogps, NDArray mask) {
-    return config.lossType() == DpoConfig.LossType.IPO
-        ? SequenceLogps.mean(tokenLogps, mask)
-        : SequenceLogps.sum(tokenLogps, mask);
   }
 
   private String algorithm() {

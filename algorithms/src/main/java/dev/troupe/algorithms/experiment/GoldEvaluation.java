@@ -1,6 +1,7 @@
 package dev.troupe.algorithms.experiment;
 
 import dev.troupe.algorithms.data.TokenCodec;
+import dev.troupe.algorithms.rollout.RewardFunction;
 import dev.troupe.algorithms.rollout.RolloutGenerator;
 import dev.troupe.algorithms.rollout.Rollouts;
 import dev.troupe.algorithms.task.GoldScorer;
@@ -12,6 +13,7 @@ import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
 import dev.troupe.protocol.GenerateRequest;
 import dev.troupe.protocol.Rollout;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -64,39 +66,84 @@ public final class GoldEvaluation {
     Map<String, double[]> sums = new TreeMap<>();
     for (int i = 0; i < prompts.size(); i++) {
       double score = gold.score(prompts.get(i), samples.get(i).getText());
-      double[] sum = sums.computeIfAbsent(prompts.get(i).kind().name().toLowerCase(Locale.ROOT), k -> new double[2]);
+      double[] sum = sums.computeIfAbsent(kind(prompts.get(i)), k -> new double[2]);
       sum[0] += score;
       sum[1]++;
       total += score;
     }
     Map<String, Double> byKind = new LinkedHashMap<>();
     sums.forEach((kind, sum) -> byKind.put(kind, sum[0] / sum[1]));
-    double kl = 0;
-    if (reference != null) {
-      for (int i = 0; i < samples.size(); i++) {
-        Rollout r = samples.get(i);
-        for (int t = 0; t < r.getBehaviourLogprobsCount(); t++) {
-          kl += r.getBehaviourLogprobs(t) - reference.get(i)[t];
-        }
-      }
-      kl /= samples.size();
-    }
+    double kl = meanKl(samples, reference);
     return new Result(total / prompts.size(), byKind, kl);
   }
 
   /** The whole evaluation in this process: samples of {@code adapter} (null: the SFT policy), reference pass, scores. */
   public static Result evaluate(CausalLm model, Adapter adapter, TokenCodec codec, QuickstartTask task,
       List<TaskPrompt> prompts, SamplingParams sampling) {
+    Samples samples = sample(model, adapter, codec, task, prompts, sampling);
+    return score(prompts, samples.rollouts(), samples.reference());
+  }
+
+  /**
+   * One sample per prompt of {@code adapter} (null: the SFT policy) and the reference's log-probs of
+   * each ({@code reference} null for the SFT policy's own samples).
+   */
+  public record Samples(List<Rollout> rollouts, List<float[]> reference) {}
+
+  /** The samples an evaluation scores (see {@link #request}), with the reference pass for the KL. */
+  public static Samples sample(CausalLm model, Adapter adapter, TokenCodec codec, QuickstartTask task,
+      List<TaskPrompt> prompts, SamplingParams sampling) {
     GenerateRequest request = request("eval", adapter == null ? "" : adapter.name(), 0, prompts, task, codec, sampling);
     List<Rollout> samples = new RolloutGenerator(model, codec.tokenizer(), "eval").generate(request, adapter, 0, "");
-    List<float[]> reference = adapter == null ? null
-        : referenceLogProbs(model, samples);
-    return score(prompts, samples, reference);
+    return new Samples(samples, adapter == null ? null : referenceLogProbs(model, samples));
+  }
+
+  /**
+   * A policy as the reward model sees it: its mean score (overall and by kind) on one sample per
+   * prompt, and the KL to the reference. What the quickstart's settings are chosen on, on validation
+   * prompts, since the gold score is the test.
+   */
+  public record ProxyResult(double score, Map<String, Double> scoreByKind, double kl) {}
+
+  /** The reward function's view of {@code samples} (answers to {@code prompts}, in order). */
+  public static ProxyResult proxy(List<TaskPrompt> prompts, Samples samples, RewardFunction rewardModel) {
+    List<Rollout> rollouts = samples.rollouts();
+    double[] scores = QuickstartSetup.scoreInChunks(rewardModel, Rollouts.promptIds(rollouts),
+        Rollouts.responseIds(rollouts));
+    Map<String, double[]> sums = new TreeMap<>();
+    for (int i = 0; i < prompts.size(); i++) {
+      double[] sum = sums.computeIfAbsent(kind(prompts.get(i)), k -> new double[2]);
+      sum[0] += scores[i];
+      sum[1]++;
+    }
+    Map<String, Double> byKind = new LinkedHashMap<>();
+    sums.forEach((kind, sum) -> byKind.put(kind, sum[0] / sum[1]));
+    return new ProxyResult(Rollouts.mean(scores), byKind, meanKl(rollouts, samples.reference()));
+  }
+
+  /** The prompt's kind as results name it: sort, count, reverse, repeat, polite. */
+  public static String kind(TaskPrompt prompt) {
+    return prompt.kind().name().toLowerCase(Locale.ROOT);
+  }
+
+  /** The mean over samples of Σ_t (log π − log π_ref) of the sampled tokens; 0 without a reference. */
+  static double meanKl(List<Rollout> samples, List<float[]> reference) {
+    if (reference == null) {
+      return 0;
+    }
+    double kl = 0;
+    for (int i = 0; i < samples.size(); i++) {
+      Rollout r = samples.get(i);
+      for (int t = 0; t < r.getBehaviourLogprobsCount(); t++) {
+        kl += r.getBehaviourLogprobs(t) - reference.get(i)[t];
+      }
+    }
+    return kl / samples.size();
   }
 
   /** The reference policy's (adapter off) log-probs of each rollout's response tokens, at temperature 1. */
   public static List<float[]> referenceLogProbs(CausalLm model, List<Rollout> samples) {
-    List<float[]> out = new java.util.ArrayList<>(samples.size());
+    List<float[]> out = new ArrayList<>(samples.size());
     for (int from = 0; from < samples.size(); from += RolloutGenerator.CHUNK_ROWS) {
       List<Rollout> chunk = samples.subList(from, Math.min(samples.size(), from + RolloutGenerator.CHUNK_ROWS));
       out.addAll(LogProbs.score(model, Rollouts.promptIds(chunk), Rollouts.responseIds(chunk), null, 1.0));

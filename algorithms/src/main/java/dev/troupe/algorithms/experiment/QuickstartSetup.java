@@ -109,6 +109,16 @@ public final class QuickstartSetup {
     return task.trainPrompts(sizes.rmPrompts() + sizes.evalPrompts()).subList(0, sizes.rmPrompts());
   }
 
+  /**
+   * Validation prompts: train-split prompts after the reward model's, which neither the reward model nor
+   * any method trains on. The quickstart's settings are chosen on the reward model's scores here, never
+   * on the gold score of the held-out prompts, which is the test.
+   */
+  public List<TaskPrompt> validationPrompts() {
+    return task.trainPrompts(sizes.rmPrompts() + sizes.evalPrompts()).subList(sizes.rmPrompts(),
+        sizes.rmPrompts() + sizes.evalPrompts());
+  }
+
   /** The train prompts the RL methods sample from, in stream order. */
   public List<TaskPrompt> rlPrompts() {
     return task.trainPrompts(RL_PROMPTS);

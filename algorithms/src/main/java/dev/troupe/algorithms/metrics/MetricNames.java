@@ -76,6 +76,8 @@ public final class MetricNames {
   /** Mean policy log-prob of the chosen responses (as passed in: summed or averaged per token). */
   public static final String LOGPS_CHOSEN = "logps/chosen";
   public static final String LOGPS_REJECTED = "logps/rejected";
+  /** Mean per-token negative log-likelihood of the chosen responses (RPO's term; TRL's name). */
+  public static final String NLL_LOSS = "nll_loss";
 
   // Off-policy data (a learner fed by workers elsewhere).
   /** Rollouts of the step dropped for being more than max-staleness adapter versions old. */

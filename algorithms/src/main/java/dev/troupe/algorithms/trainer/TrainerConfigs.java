@@ -26,13 +26,15 @@ public final class TrainerConfigs {
         o.scaleRewards(), 1e-4, 0.2, o.beta(), o.iterations());
   }
 
-  /** {@code dpo}, {@code ipo} or {@code cdpo} with {@code dpo { beta, label-smoothing }}. */
-  public static DpoConfig dpo(String algorithm, double beta, double labelSmoothing) {
-    return switch (algorithm) {
-      case "ipo" -> DpoConfig.ipo(beta);
-      case "cdpo" -> DpoConfig.cdpo(beta, labelSmoothing);
-      case "dpo" -> new DpoConfig(beta, DpoConfig.LossType.SIGMOID, 0.0);
+  /** {@code dpo}, {@code ipo} or {@code cdpo} with {@code dpo { beta, label-smoothing, rpo-alpha, length-normalized }}. */
+  public static DpoConfig dpo(String algorithm, TrainSettings.Dpo o) {
+    DpoConfig.LossType type = switch (algorithm) {
+      case "ipo" -> DpoConfig.LossType.IPO;
+      case "cdpo" -> DpoConfig.LossType.CDPO;
+      case "dpo" -> DpoConfig.LossType.SIGMOID;
       default -> throw new IllegalArgumentException("unknown pairwise algorithm '" + algorithm + "' (dpo, ipo, cdpo)");
     };
+    return new DpoConfig(o.beta(), type, type == DpoConfig.LossType.CDPO ? o.labelSmoothing() : 0.0, o.rpoAlpha(),
+        o.lengthNormalized());
   }
 }

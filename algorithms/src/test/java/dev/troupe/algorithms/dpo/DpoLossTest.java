@@ -69,7 +69,7 @@ class DpoLossTest {
     assertEquals((PC[0] + PC[1]) / 2, m.get(MetricNames.LOGPS_CHOSEN), 1e-6);
     assertEquals((PR[0] + PR[1]) / 2, m.get(MetricNames.LOGPS_REJECTED), 1e-6);
     assertEquals(List.of("rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
-        "logps/chosen", "logps/rejected", "loss"), List.copyOf(m.asMap().keySet()));
+        "logps/chosen", "logps/rejected", "nll_loss", "loss"), List.copyOf(m.asMap().keySet()));
   }
 
   @Test
@@ -125,6 +125,73 @@ class DpoLossTest {
     assertEquals(2 * (-0.4 - 1) / 2, d[1], 1e-6);
   }
 
+  // Token counts of the two pairs' responses: chosen 4 and 8, rejected 5 and 2.
+  private static final double[] LC = {4, 8};
+  private static final double[] LR = {5, 2};
+
+  @Test
+  void rpoAddsAlphaTimesTheChosenResponsesPerTokenNegativeLogLikelihood() {
+    double beta = 0.1;
+    double alpha = 0.5;
+    double dpo = (-logSigmoid(beta * h(0)) - logSigmoid(beta * h(1))) / 2;
+    double nll = (-PC[0] / LC[0] - PC[1] / LC[1]) / 2; // (1.25 + 1) / 2
+    assertEquals(1.125, nll, 1e-12);
+    NDArray chosen = vec(PC);
+    chosen.setRequiresGradient(true);
+    LossOutput out;
+    try (GradMode g = GradMode.enabled()) {
+      out = DpoLoss.compute(chosen, vec(PR), vec(RC), vec(RR), vec(LC), vec(LR),
+          DpoConfig.defaults().withRpoAlpha(alpha));
+      GradMode.backward(out.loss());
+    }
+    assertEquals(dpo + alpha * nll, out.loss().getFloat(), 1e-6);
+    assertEquals(nll, out.metrics().get(MetricNames.NLL_LOSS), 1e-6);
+    float[] d = chosen.getGradient().toFloatArray();
+    for (int i = 0; i < 2; i++) {
+      // DPO's pull on the chosen log-prob, and α / (B·|y_w|) more: the term never lets the chosen answer fall for free.
+      double expected = -beta * (1 / (1 + Math.exp(beta * h(i)))) / 2 - alpha / (2 * LC[i]);
+      assertEquals(expected, d[i], 1e-7);
+    }
+  }
+
+  @Test
+  void withoutRpoTheLengthsChangeNothingAndTheNllIsOnlyReported() {
+    LossOutput plain = compute(DpoConfig.defaults());
+    LossOutput withLengths = DpoLoss.compute(vec(PC), vec(PR), vec(RC), vec(RR), vec(LC), vec(LR),
+        DpoConfig.defaults());
+    assertEquals(plain.loss().getFloat(), withLengths.loss().getFloat(), 0);
+    assertEquals(1.125, withLengths.metrics().get(MetricNames.NLL_LOSS), 1e-6);
+  }
+
+  @Test
+  void lengthNormalizedDpoTakesTheMarginOnPerTokenLogRatios() {
+    double beta = 2;
+    double[] margin = new double[2];
+    double expected = 0;
+    for (int i = 0; i < 2; i++) {
+      margin[i] = (PC[i] - RC[i]) / LC[i] - (PR[i] - RR[i]) / LR[i]; // 0.25 + 0.1, −0.1 + 0.2
+      expected += -logSigmoid(beta * margin[i]) / 2;
+    }
+    assertEquals(0.35, margin[0], 1e-12);
+    assertEquals(0.1, margin[1], 1e-12); // on sums the margin is −0.4: per token the pair turns around
+    LossOutput out = DpoLoss.compute(vec(PC), vec(PR), vec(RC), vec(RR), vec(LC), vec(LR),
+        new DpoConfig(beta, DpoConfig.LossType.SIGMOID, 0).withLengthNormalized(true));
+    assertEquals(expected, out.loss().getFloat(), 1e-6);
+    assertEquals(beta * (margin[0] + margin[1]) / 2, out.metrics().get(MetricNames.REWARDS_MARGINS), 1e-6);
+  }
+
+  @Test
+  void ipoOnSummedLogProbsAndLengthsEqualsIpoOnPerTokenMeans() {
+    double[] pc = {PC[0] / LC[0], PC[1] / LC[1]};
+    double[] pr = {PR[0] / LR[0], PR[1] / LR[1]};
+    double[] rc = {RC[0] / LC[0], RC[1] / LC[1]};
+    double[] rr = {RR[0] / LR[0], RR[1] / LR[1]};
+    float onMeans = DpoLoss.compute(vec(pc), vec(pr), vec(rc), vec(rr), DpoConfig.ipo(0.5)).loss().getFloat();
+    float onSums = DpoLoss.compute(vec(PC), vec(PR), vec(RC), vec(RR), vec(LC), vec(LR), DpoConfig.ipo(0.5)).loss()
+        .getFloat();
+    assertEquals(onMeans, onSums, 1e-6);
+  }
+
   @Test
   void configRejectsLabelSmoothingOutsideConservativeDpoAndANonPositiveBeta() {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -133,6 +200,8 @@ class DpoLossTest {
     assertTrue(assertThrows(IllegalArgumentException.class, () -> DpoConfig.cdpo(0.1, 0.5)).getMessage()
         .startsWith("labelSmoothing"));
     assertTrue(assertThrows(IllegalArgumentException.class, () -> DpoConfig.ipo(0)).getMessage().startsWith("beta"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> DpoConfig.defaults().withRpoAlpha(-1)).getMessage()
+        .startsWith("rpoAlpha"));
   }
 
   @Test

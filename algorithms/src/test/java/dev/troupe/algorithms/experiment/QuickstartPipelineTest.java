@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.troupe.algorithms.metrics.Metrics;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,14 +36,15 @@ class QuickstartPipelineTest {
         taken.merge(phase, 1L, Long::sum);
       }
     }).run(dir);
-    assertEquals(List.of("sft", "rm", "ppo", "grpo", "dpo"), List.copyOf(planned.keySet()));
+    assertEquals(List.of("sft", "rm", "best-of-n", "ppo", "grpo", "dpo"), List.copyOf(planned.keySet()));
     // The progress bars' totals: exact, the reward model's too, though its pair count is known only at run time.
     assertEquals(planned, taken);
     for (String key : List.of("sft_gold", "ppo_gold", "grpo_gold", "dpo_gold")) {
       double v = ((Number) results.get(key)).doubleValue();
       assertTrue(v >= 0 && v <= 1, key + " = " + v + " is not a gold score in [0, 1]");
     }
-    for (String key : List.of("ppo_kl", "grpo_kl", "dpo_kl", "rm_accuracy", "seconds")) {
+    for (String key : List.of("ppo_kl", "grpo_kl", "dpo_kl", "rm_accuracy", "seconds", "ppo_seconds", "grpo_seconds",
+        "dpo_seconds", "sft_gold_resampled_std")) {
       assertTrue(Double.isFinite(((Number) results.get(key)).doubleValue()), key + " = " + results.get(key));
     }
     assertTrue(((Number) results.get("rm_pairs")).intValue() > 0, "no labelled pairs");
@@ -56,5 +58,21 @@ class QuickstartPipelineTest {
       double max = byKind.values().stream().mapToDouble(Double::doubleValue).max().orElseThrow();
       assertTrue(min - 1e-9 <= overall && overall <= max + 1e-9, method + ": " + overall + " outside " + byKind);
     }
+    @SuppressWarnings("unchecked")
+    Map<String, Double> noise = (Map<String, Double>) results.get("sft_gold_resampled_std_by_kind");
+    assertEquals(((Map<?, ?>) results.get("sft_gold_by_kind")).keySet(), noise.keySet());
+
+    // The curves: each method from the SFT start (step 0, KL 0) to its last step, and best-of-n for n = 1..4.
+    @SuppressWarnings("unchecked")
+    Map<String, String> curves = (Map<String, String>) results.get("curves");
+    List<String> rows = Files.readAllLines(Path.of(curves.get("csv")));
+    Quickstart.Settings tiny = Quickstart.Settings.tiny();
+    for (AlignmentRuns.Run run : tiny.runs()) {
+      List<String> steps = rows.stream().filter(r -> r.startsWith(run.name() + ",")).map(r -> r.split(",")[1]).toList();
+      assertEquals(List.of("0", String.valueOf(run.steps() / 2), String.valueOf(run.steps())), steps, run.name());
+    }
+    assertEquals(List.of("1", "2", "3", "4"), rows.stream().filter(r -> r.startsWith(GoldKlCurves.BEST_OF_N + ","))
+        .map(r -> r.split(",")[1]).toList());
+    assertTrue(Files.size(Path.of(curves.get("png"))) > 1000, "no picture");
   }
 }
