@@ -319,20 +319,7 @@ public final class WorkerPool<C> extends AbstractBehavior<Object> {
     getContext().getLog().warn("{} worker {} is gone ({}); {} requests in flight on it go to another worker",
         protocol.role(), member.name, why, pendingOnCount(member));
     closeClient(member);
-    for (Broadcast b : List.copyOf(broadcasts.values())) {
-      if (b.waiting.remove(worker)) {
-        completeIfAnswered(b);
-      }
-    }
-    for (Map.Entry<Long, Member> e : List.copyOf(pendingOn.entrySet())) {
-      if (e.getValue() == member) {
-        pendingOn.remove(e.getKey());
-        Pending<C> p = pending.remove(e.getKey());
-        if (p != null) {
-          route(new Pending<>(p.message(), p.attempts()));
-        }
-      }
-    }
+    handOver(member);
     if (members.isEmpty()) {
       refuseWaiting();
     }
@@ -565,6 +552,14 @@ public final class WorkerPool<C> extends AbstractBehavior<Object> {
     getContext().getLog().error("{} worker {} is out of step with the campaign ({}); it takes no more work until"
         + " it restarts", protocol.role(), member.name, why);
     member.broken = true;
+    handOver(member);
+    if (members.values().stream().allMatch(m -> m.broken)) {
+      refuseWaiting();
+    }
+  }
+
+  /** A worker that takes no more work: broadcasts stop waiting for it, and its requests in flight go to another. */
+  private void handOver(Member member) {
     for (Broadcast b : List.copyOf(broadcasts.values())) {
       if (b.waiting.remove(member.registered)) {
         completeIfAnswered(b);
@@ -578,9 +573,6 @@ public final class WorkerPool<C> extends AbstractBehavior<Object> {
           route(p);
         }
       }
-    }
-    if (members.values().stream().allMatch(m -> m.broken)) {
-      refuseWaiting();
     }
   }
 
