@@ -63,8 +63,9 @@ class CampaignConfigTest {
     Quickstart.Settings experiment = Quickstart.Settings.defaults();
     LoopConfig rlhf = campaign.loops().get("rlhf");
     AlignmentRuns.Ppo ppo = experiment.ppo();
-    assertEquals(List.of(ppo.steps(), ppo.batch(), ppo.lr(), ppo.klCoef(), ppo.epochs()),
-        List.of(rlhf.steps(), rlhf.batchSize(), rlhf.optim().lr(), rlhf.ppo().klCoef(), rlhf.ppo().epochs()));
+    assertEquals(List.of(ppo.steps(), ppo.batch(), ppo.lr(), ppo.klCoef(), ppo.epochs(), ppo.minibatches()),
+        List.of(rlhf.steps(), rlhf.batchSize(), rlhf.optim().lr(), rlhf.ppo().klCoef(), rlhf.ppo().epochs(),
+            rlhf.ppo().minibatches()));
     LoopConfig dpo = campaign.loops().get("dpo");
     AlignmentRuns.Dpo offline = experiment.dpo();
     assertEquals(AlignmentRuns.PairSource.LABELLED, offline.pairs(), "the campaign's dpo loop reads stored pairs");

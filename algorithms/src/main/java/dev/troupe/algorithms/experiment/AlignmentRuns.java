@@ -70,18 +70,19 @@ public final class AlignmentRuns {
    *
    * @param klCoef β of the per-token KL penalty
    * @param epochs passes over each batch (TRL's 4 overfit 32 rollouts here)
+   * @param minibatches optimizer steps per pass, each on its share of the batch
    */
-  public record Ppo(int steps, int batch, double lr, double klCoef, int epochs) implements Run {
+  public record Ppo(int steps, int batch, double lr, double klCoef, int epochs, int minibatches) implements Run {
     @Override
     public String name() {
       return "ppo";
     }
 
-    /** TRL's PPO defaults with this run's β and epochs. */
+    /** TRL's PPO defaults with this run's β, epochs and minibatches. */
     public PpoConfig config() {
       PpoConfig d = PpoConfig.defaults().withKlCoef(klCoef);
       return new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(), d.entropyCoef(),
-          d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), d.adaptiveKl(), epochs, d.minibatches());
+          d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), d.adaptiveKl(), epochs, minibatches);
     }
 
     @Override
@@ -101,15 +102,18 @@ public final class AlignmentRuns {
    * GRPO on the reward model's scores: {@code prompts} prompts per step, {@code group} samples each.
    *
    * @param beta weight of the k3 KL penalty to the reference
+   * @param scaleByStd divide advantages by the group's standard deviation (TRL scale_rewards)
+   * @param iterations optimisation passes over each batch of groups
    */
-  public record Grpo(int steps, int prompts, int group, double lr, double beta) implements Run {
+  public record Grpo(int steps, int prompts, int group, double lr, double beta, boolean scaleByStd, int iterations)
+      implements Run {
     @Override
     public String name() {
       return "grpo";
     }
 
     public GrpoConfig config() {
-      return new GrpoConfig(group, GrpoConfig.Advantage.GRPO, true, 1e-4, 0.2, beta, 1);
+      return new GrpoConfig(group, GrpoConfig.Advantage.GRPO, scaleByStd, 1e-4, 0.2, beta, iterations);
     }
 
     @Override

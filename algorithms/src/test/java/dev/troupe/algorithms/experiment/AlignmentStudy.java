@@ -50,7 +50,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Knobs ({@code -D}, defaults are the quickstart's): {@code method} ppo | grpo | dpo; {@code steps},
  * {@code batch} (ppo rollouts, grpo prompts, dpo pairs or online prompts), {@code lr}; ppo:
- * {@code kl}, {@code epochs}; grpo: {@code group}, {@code beta}; dpo: {@code beta}, {@code rpo},
+ * {@code kl}, {@code epochs}, {@code minibatches}; grpo: {@code group}, {@code beta}, {@code scale}
+ * (divide advantages by the group's std), {@code iterations}; dpo: {@code beta}, {@code rpo},
  * {@code lengthNorm}, {@code loss} (sigmoid | ipo), {@code pairs} (labelled | labelled_balanced |
  * online), {@code samples}. Example:
  * <pre>
@@ -194,12 +195,15 @@ class AlignmentStudy {
       case "ppo" -> {
         AlignmentRuns.Ppo d = settings.ppo();
         yield new AlignmentRuns.Ppo(Integer.getInteger("steps", d.steps()), Integer.getInteger("batch", d.batch()),
-            dbl("lr", d.lr()), dbl("kl", d.klCoef()), Integer.getInteger("epochs", d.epochs()));
+            dbl("lr", d.lr()), dbl("kl", d.klCoef()), Integer.getInteger("epochs", d.epochs()),
+            Integer.getInteger("minibatches", d.minibatches()));
       }
       case "grpo" -> {
         AlignmentRuns.Grpo d = settings.grpo();
         yield new AlignmentRuns.Grpo(Integer.getInteger("steps", d.steps()), Integer.getInteger("batch", d.prompts()),
-            Integer.getInteger("group", d.group()), dbl("lr", d.lr()), dbl("beta", d.beta()));
+            Integer.getInteger("group", d.group()), dbl("lr", d.lr()), dbl("beta", d.beta()),
+            Boolean.parseBoolean(System.getProperty("scale", String.valueOf(d.scaleByStd()))),
+            Integer.getInteger("iterations", d.iterations()));
       }
       case "dpo" -> {
         AlignmentRuns.Dpo d = settings.dpo();

@@ -36,13 +36,22 @@ import java.util.stream.Stream;
 public final class ClusterBenchmark {
   /**
    * @param hidden, layers the quickstart base's shape for the campaign (its vocabulary is the quickstart's bytes)
-   * @param steps PPO steps of each run; the iteration time is the mean step-to-step time after the first two
+   * @param steps PPO steps of each run
+   * @param warmupSteps steps not timed: the iteration time is the mean step-to-step time after them (the
+   *     workers' JVMs start with the cluster run and compile their code during its first steps)
    */
-  public record Settings(int hidden, int layers, int steps, int batchSize, DataPlaneBenchmark.Settings dataPlane,
-      List<String> setupSets) {
+  public record Settings(int hidden, int layers, int steps, int warmupSteps, int batchSize,
+      DataPlaneBenchmark.Settings dataPlane, List<String> setupSets) {
+    public Settings {
+      if (warmupSteps < 1 || steps - warmupSteps < 2) {
+        throw new IllegalArgumentException("need warmupSteps >= 1 and at least 2 timed steps after them, got "
+            + warmupSteps + " of " + steps);
+      }
+    }
+
     /** The bench-15m width and depth (dim 288, 6 layers), batches of 32, a short setup. */
     public static Settings bench15m() {
-      return new Settings(288, 6, 10, 32, DataPlaneBenchmark.Settings.bench15m(), List.of(
+      return new Settings(288, 6, 20, 5, 32, DataPlaneBenchmark.Settings.bench15m(), List.of(
           "troupe.campaign.quickstart.sft-examples=4000", "troupe.campaign.quickstart.sft-steps=60",
           "troupe.campaign.quickstart.rm-prompts=400", "troupe.campaign.quickstart.rm-epochs=1",
           "troupe.campaign.quickstart.eval-prompts=64", "troupe.campaign.quickstart.dataset-pairs=100"));
@@ -50,7 +59,7 @@ public final class ClusterBenchmark {
 
     /** A seconds-long run on tiny shapes, for a test of the benchmark itself. */
     public static Settings tiny() {
-      return new Settings(48, 2, 5, 8, DataPlaneBenchmark.Settings.tiny(), List.of(
+      return new Settings(48, 2, 5, 2, 8, DataPlaneBenchmark.Settings.tiny(), List.of(
           "troupe.campaign.quickstart.sft-examples=2000", "troupe.campaign.quickstart.sft-steps=30",
           "troupe.campaign.quickstart.rm-prompts=200", "troupe.campaign.quickstart.rm-epochs=1",
           "troupe.campaign.quickstart.eval-prompts=16", "troupe.campaign.quickstart.dataset-pairs=50"));
@@ -72,7 +81,8 @@ public final class ClusterBenchmark {
     r.put("cores", Runtime.getRuntime().availableProcessors());
     progress.accept("data plane on " + settings.dataPlane().config().hiddenSize() + "-wide model");
     Map<String, Object> dataPlane = new DataPlaneBenchmark(settings.dataPlane(), progress).run();
-    for (String key : List.of("shape", "mixed_adapter_batch_ratio", "adapter_bytes_per_publish", "base_model_bytes",
+    for (String key : List.of("shape", "mixed_adapter_batch_ratio", "mixed_adapter_batch_ratio_segmented",
+        "mixed_adapter_batch_ratio_gathered", "default_strategy", "adapter_bytes_per_publish", "base_model_bytes",
         "adapter_bytes_fraction", "rollouts_per_s_inprocess", "rollouts_per_s_grpc", "rollouts_per_s_grpc_over_inprocess")) {
       r.put(key, dataPlane.get(key));
     }
@@ -81,7 +91,8 @@ public final class ClusterBenchmark {
 
     CampaignConfig config = ppoOnly();
     r.put("campaign", "quickstart PPO loop: dim " + settings.hidden() + ", " + settings.layers() + " layers, "
-        + settings.steps() + " steps of " + settings.batchSize() + " rollouts");
+        + settings.steps() + " steps of " + settings.batchSize() + " rollouts, timed after the first "
+        + settings.warmupSteps());
     Path setup = Files.createDirectories(work.resolve("setup"));
     progress.accept("setup (SFT, reward model) in " + setup);
     try (CampaignStore store = CampaignStore.open(CampaignStore.defaultUrl(setup), null, null);
@@ -96,8 +107,8 @@ public final class ClusterBenchmark {
     Steps cluster = new Steps();
     Campaign.Result spread = inCluster(config, copy(setup, work.resolve("cluster")), cluster);
     requireDone(spread);
-    double localIteration = local.iterationSeconds();
-    double clusterIteration = cluster.iterationSeconds();
+    double localIteration = local.iterationSeconds(settings.warmupSteps());
+    double clusterIteration = cluster.iterationSeconds(settings.warmupSteps());
     r.put("local_iteration_s", round(localIteration));
     r.put("cluster_iteration_s", round(clusterIteration));
     r.put("cluster_over_local", round(clusterIteration / localIteration));
@@ -139,13 +150,13 @@ public final class ClusterBenchmark {
       publishMs.add(millis);
     }
 
-    /** Mean seconds from one step's end to the next, after the first two (warm-up). */
-    double iterationSeconds() {
+    /** Mean seconds from one step's end to the next, after the first {@code warmup} steps. */
+    double iterationSeconds(int warmup) {
       List<Long> ends = endedMs.stream().sorted().toList();
-      if (ends.size() < 4) {
-        throw new IllegalStateException("too few steps to time: " + ends.size());
+      if (ends.size() < warmup + 2) {
+        throw new IllegalStateException("too few steps to time: " + ends.size() + " after " + warmup + " of warm-up");
       }
-      return (ends.get(ends.size() - 1) - ends.get(1)) / 1000.0 / (ends.size() - 2);
+      return (ends.get(ends.size() - 1) - ends.get(warmup - 1)) / 1000.0 / (ends.size() - warmup);
     }
   }
 

@@ -26,8 +26,12 @@ import java.util.Set;
  * gets what it would get alone.
  */
 public final class Generator {
-  /** How mixed-adapter batches compute their updates unless told otherwise (the faster one measured, see BENCHMARKS.md). */
-  public static final RowAdapters.Strategy DEFAULT_STRATEGY = RowAdapters.Strategy.SEGMENTED;
+  /**
+   * How mixed-adapter batches compute their updates unless told otherwise: GATHERED, the faster one
+   * measured (two batched matmuls per linear instead of slices, per-run matmuls and a concatenation;
+   * BENCHMARKS.md "Policy worker data plane"), within its memory budget.
+   */
+  public static final RowAdapters.Strategy DEFAULT_STRATEGY = RowAdapters.Strategy.GATHERED;
 
   private final CausalLm model;
   private final Tokenizer tokenizer;

@@ -37,10 +37,19 @@ public final class RowAdapters implements AutoCloseable {
     SEGMENTED,
     /**
      * Every adapter's A and B stacked with ranks zero-padded to the largest, laid out per row once
-     * per batch, then two batched matmuls for all rows at once (Punica's BGMV).
+     * per batch, then two batched matmuls for all rows at once (Punica's BGMV). The per-row copies
+     * take rows × rank × (in + out) numbers per adapted linear; linears beyond the batch's budget
+     * for them ({@link #DEFAULT_GATHER_BUDGET_BYTES}) are computed {@link #SEGMENTED}.
      */
     GATHERED
   }
+
+  /**
+   * Bytes of per-row factors a {@link Strategy#GATHERED} batch lays out at most: every linear of a
+   * small model, the first of a large one's (a Llama 7B's 224 adapted linears at rank 16 and 64 rows
+   * would need about 10 GB in fp32).
+   */
+  public static final long DEFAULT_GATHER_BUDGET_BYTES = 256L << 20;
 
   /** Rows [start, end) running through {@code adapter} (null: the base). */
   private record Run(int start, int end, Adapter adapter) {
@@ -53,6 +62,8 @@ public final class RowAdapters implements AutoCloseable {
   private record Gathered(NDArray aT, NDArray bT, NDArray scale) {}
 
   private static final Gathered UNTOUCHED = new Gathered(null, null, null);
+  /** A linear whose per-row factors would exceed the budget: computed segmented instead. */
+  private static final Gathered OVER_BUDGET = new Gathered(null, null, null);
 
   private final List<Run> runs;
   private final int rows; // -1: any number of rows (one adapter for all)
@@ -60,17 +71,20 @@ public final class RowAdapters implements AutoCloseable {
   private final NDManager manager; // null for one adapter: nothing is precomputed
   private final Map<LoraLayer, NDArray> doraScales = new IdentityHashMap<>();
   private final Map<String, Gathered> gathered = new HashMap<>();
+  private final long gatherBudgetBytes;
+  private long gatheredBytes;
 
-  private RowAdapters(List<Run> runs, int rows, Strategy strategy, NDManager manager) {
+  private RowAdapters(List<Run> runs, int rows, Strategy strategy, NDManager manager, long gatherBudgetBytes) {
     this.runs = runs;
     this.rows = rows;
     this.strategy = strategy;
     this.manager = manager;
+    this.gatherBudgetBytes = gatherBudgetBytes;
   }
 
   /** Every row through {@code adapter} (null: the base, the reference policy), whatever the batch size. */
   public static RowAdapters all(Adapter adapter) {
-    return new RowAdapters(List.of(new Run(0, Integer.MAX_VALUE, adapter)), -1, Strategy.SEGMENTED, null);
+    return new RowAdapters(List.of(new Run(0, Integer.MAX_VALUE, adapter)), -1, Strategy.SEGMENTED, null, 0);
   }
 
   /**
@@ -78,6 +92,14 @@ public final class RowAdapters implements AutoCloseable {
    * of {@code parent}; close this (or {@code parent}) after the batch.
    */
   public static RowAdapters of(List<Adapter> perRow, Strategy strategy, NDManager parent) {
+    return of(perRow, strategy, parent, DEFAULT_GATHER_BUDGET_BYTES);
+  }
+
+  /** As {@link #of(List, Strategy, NDManager)} with {@code gatherBudgetBytes} for GATHERED's per-row factors. */
+  public static RowAdapters of(List<Adapter> perRow, Strategy strategy, NDManager parent, long gatherBudgetBytes) {
+    if (gatherBudgetBytes < 0) {
+      throw new IllegalArgumentException("gatherBudgetBytes must be >= 0, got " + gatherBudgetBytes);
+    }
     if (perRow.isEmpty()) {
       throw new IllegalArgumentException("a batch needs at least one row");
     }
@@ -89,12 +111,17 @@ public final class RowAdapters implements AutoCloseable {
         start = row;
       }
     }
-    return new RowAdapters(List.copyOf(runs), perRow.size(), strategy, parent.newSubManager());
+    return new RowAdapters(List.copyOf(runs), perRow.size(), strategy, parent.newSubManager(), gatherBudgetBytes);
   }
 
   /** Rows this batch has, or -1 when one adapter serves any number. */
   public int rows() {
     return rows;
+  }
+
+  /** Bytes of per-row factors this batch has laid out so far (GATHERED only; at most its budget). */
+  public long gatheredBytes() {
+    return gatheredBytes;
   }
 
   /** Whether any row runs through an adapter (false: the plain base for every row). */
@@ -152,6 +179,9 @@ public final class RowAdapters implements AutoCloseable {
     if (g == UNTOUCHED) {
       return baseOut;
     }
+    if (g == OVER_BUDGET) {
+      return segmented(path, x, baseOut, weight);
+    }
     // [B, T, in] · [B, in, r] · [B, r, out]: both factors already per row.
     NDArray out = baseOut.add(x.matMul(g.aT()).matMul(g.bT()));
     return g.scale() == null ? out : out.mul(g.scale());
@@ -173,6 +203,11 @@ public final class RowAdapters implements AutoCloseable {
     }
     long in = weight.inFeatures();
     long out = weight.outFeatures();
+    long bytes = (long) rows * (rank * (in + out) + (dora ? out : 0)) * dtype.getNumOfBytes();
+    if (gatheredBytes + bytes > gatherBudgetBytes) {
+      return OVER_BUDGET;
+    }
+    gatheredBytes += bytes;
     Map<LoraLayer, NDArray[]> padded = new IdentityHashMap<>();
     NDList a = new NDList();
     NDList b = new NDList();

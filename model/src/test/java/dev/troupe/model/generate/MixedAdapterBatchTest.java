@@ -231,6 +231,39 @@ class MixedAdapterBatchTest {
   }
 
   @Test
+  void aGatheredBatchComputesTheLinearsBeyondItsBudgetSegmentedWithTheSameLogits() {
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(TinyModels.llama(), 11, root);
+        NDManager step = root.newSubManager()) {
+      List<Adapter> adapters = adapters(model, true);
+      Batch batch = Batch.leftPadded(step, PROMPTS);
+      float[] segmented;
+      try (RowAdapters rows = RowAdapters.of(adapters, RowAdapters.Strategy.SEGMENTED, step)) {
+        segmented = model.forwardPerRow(batch.ids(), batch.mask(), rows, false).toFloatArray();
+        assertEquals(0, rows.gatheredBytes());
+      }
+      long all;
+      try (RowAdapters rows = RowAdapters.of(adapters, RowAdapters.Strategy.GATHERED, step, Long.MAX_VALUE)) {
+        assertArrayEquals(segmented, model.forwardPerRow(batch.ids(), batch.mask(), rows, false).toFloatArray(), 1e-4f);
+        all = rows.gatheredBytes();
+        assertTrue(all > 0, "nothing was gathered without a limit");
+      }
+      for (long budget : List.of(all / 2, 0L)) {
+        try (RowAdapters rows = RowAdapters.of(adapters, RowAdapters.Strategy.GATHERED, step, budget)) {
+          assertArrayEquals(segmented, model.forwardPerRow(batch.ids(), batch.mask(), rows, false).toFloatArray(), 1e-4f,
+              "budget " + budget);
+          assertTrue(rows.gatheredBytes() <= budget, rows.gatheredBytes() + " bytes gathered over a budget of " + budget);
+          if (budget > 0) {
+            assertTrue(rows.gatheredBytes() > 0, "half the budget gathered nothing");
+          }
+        }
+      }
+      assertThrows(IllegalArgumentException.class,
+          () -> RowAdapters.of(adapters, RowAdapters.Strategy.GATHERED, step, -1));
+    }
+  }
+
+  @Test
   void aMixedBatchRefusesTrainingAndAMismatchedRowCount() {
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(TinyModels.llama(), 11, root);

@@ -58,7 +58,7 @@ public final class DataPlaneBenchmark {
 
     /** The bench-15m shape (Llama, dim 288, 6 layers, vocab 32000), 24 rows over 3 adapters. */
     public static Settings bench15m() {
-      return new Settings(ModelConfig.llama(32000, 288, 6, 6, 6, 768, 512), 24, 3, 128, 5, 30, 6, 32);
+      return new Settings(ModelConfig.llama(32000, 288, 6, 6, 6, 768, 512), 24, 3, 128, 7, 30, 6, 32);
     }
 
     /** A seconds-long run on a tiny shape, for tests of the benchmark itself. */
@@ -165,11 +165,15 @@ public final class DataPlaneBenchmark {
     out.put("mixed_adapter_segmented_tokens_per_s", round(segmentedTps));
     out.put("mixed_adapter_gathered_tokens_per_s", round(gatheredTps));
     out.put("per_adapter_batches_tokens_per_s", round(separateTps));
+    // Ratios are medians of each round's own ratio: a round's batches ran seconds apart, so the load
+    // of the machine, which drifts over the minutes of the whole measurement, divides out.
+    double segmentedRatio = pairedRatio(singleS, segmentedS);
+    double gatheredRatio = pairedRatio(singleS, gatheredS);
     out.put("mixed_adapter_batch_ratio",
-        round((Generator.DEFAULT_STRATEGY == RowAdapters.Strategy.SEGMENTED ? segmentedTps : gatheredTps) / singleTps));
-    out.put("mixed_adapter_batch_ratio_segmented", round(segmentedTps / singleTps));
-    out.put("mixed_adapter_batch_ratio_gathered", round(gatheredTps / singleTps));
-    out.put("mixed_over_per_adapter_batches", round(segmentedTps / separateTps));
+        round(Generator.DEFAULT_STRATEGY == RowAdapters.Strategy.SEGMENTED ? segmentedRatio : gatheredRatio));
+    out.put("mixed_adapter_batch_ratio_segmented", round(segmentedRatio));
+    out.put("mixed_adapter_batch_ratio_gathered", round(gatheredRatio));
+    out.put("mixed_over_per_adapter_batches", round(pairedRatio(separateS, segmentedS)));
     out.put("faster_strategy", best.name().toLowerCase());
     out.put("default_strategy", Generator.DEFAULT_STRATEGY.name().toLowerCase());
     adapters.forEach(a -> model.removeAdapter(a.name()));
@@ -253,6 +257,15 @@ public final class DataPlaneBenchmark {
     long start = System.nanoTime();
     work.run();
     return (System.nanoTime() - start) / 1e9;
+  }
+
+  /** The median over rounds of {@code numerator[i] / denominator[i]} (seconds over seconds: a speed ratio). */
+  static double pairedRatio(double[] numerator, double[] denominator) {
+    double[] ratios = new double[numerator.length];
+    for (int i = 0; i < ratios.length; i++) {
+      ratios[i] = numerator[i] / denominator[i];
+    }
+    return median(ratios);
   }
 
   private static double median(double[] values) {
