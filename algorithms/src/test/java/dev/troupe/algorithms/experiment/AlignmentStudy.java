@@ -181,7 +181,8 @@ class AlignmentStudy {
     p.put("kl", val.kl());
     for (String name : List.of(MetricNames.LOGPS_CHOSEN, MetricNames.LOGPS_REJECTED, MetricNames.REWARDS_CHOSEN,
         MetricNames.REWARDS_REJECTED, MetricNames.REWARDS_MARGINS, MetricNames.REWARDS_ACCURACIES, MetricNames.NLL_LOSS,
-        MetricNames.OBJECTIVE_KL, MetricNames.OBJECTIVE_SCORES, MetricNames.KL)) {
+        MetricNames.OBJECTIVE_KL, MetricNames.OBJECTIVE_SCORES, MetricNames.KL, MetricNames.VALUE_EXPLAINED_VARIANCE,
+        MetricNames.LOSS_VALUE)) {
       if (metrics.contains(name)) {
         p.put(name, metrics.get(name));
       }
