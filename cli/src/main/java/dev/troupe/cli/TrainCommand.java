@@ -202,7 +202,9 @@ final class TrainCommand implements Callable<Integer> {
     RolloutGenerator sampler = new RolloutGenerator(model, null, "train");
     try (ProgressBar bar = new ProgressBar(s.algorithm().name().toLowerCase(Locale.ROOT), s.steps())) {
       if (s.algorithm() == Algorithm.PPO) {
-        try (PpoTrainer trainer = new PpoTrainer(model, adapter, TrainerConfigs.ppo(s.ppo()), optimizer(s), s.seed())) {
+        OptimizerSettings optim = optimizer(s);
+        try (PpoTrainer trainer = new PpoTrainer(model, adapter, TrainerConfigs.ppo(s.ppo()), optim,
+            TrainerConfigs.ppoCritic(s.ppo(), optim), s.seed())) {
           for (int i = 0; i < s.steps(); i++) {
             List<dev.troupe.protocol.Rollout> rollouts = Rollouts.scoredBy(sampler.generate(
                 request(prompts, i, s.batchSize(), 1, sampling.withSeed(s.seed() + i)), adapter, i, ""), reward);

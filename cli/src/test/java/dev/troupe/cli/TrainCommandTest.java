@@ -160,10 +160,11 @@ class TrainCommandTest {
         {"prompt": "say hi"}
         """);
     for (String algorithm : List.of("ppo", "grpo", "rloo")) {
-      // PPO with the adaptive KL controller and two minibatches, GRPO / RLOO with two passes per batch.
+      // PPO with the adaptive KL controller, two minibatches and a critic rate of its own, GRPO / RLOO with two
+      // passes per batch.
       Path conf = config("  data.train = prompts.jsonl\n  reward-model = rm\n  output = out-" + algorithm
           + "\n  steps = 2\n  batch-size = 2\n  generation.max-new-tokens = 4\n  optim.lr = 1e-2\n  adapter.targets = [q, v]"
-          + "\n  ppo { kl-target = 1.0, kl-horizon = 100, minibatches = 2 }\n  grpo.iterations = 2");
+          + "\n  ppo { kl-target = 1.0, kl-horizon = 100, minibatches = 2, critic-lr = 5e-2 }\n  grpo.iterations = 2");
       Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", conf.toString());
       assertEquals(0, result[0], algorithm + ": " + result[2]);
       assertTrue(trainedB("out-" + algorithm, algorithm) > 0, algorithm + ": B is still zero after 2 iterations");
@@ -192,7 +193,8 @@ class TrainCommandTest {
       "ppo | optim.gradient-accumulation-steps = 2 | troupe.train.optim.gradient-accumulation-steps applies to sft, rm, dpo",
       "rm | optim.gradient-accumulation-steps = 3 | must divide troupe.train.batch-size = 8",
       "rm | optim.gradient-accumulation-steps = 0 | troupe.train.optim.gradient-accumulation-steps must be positive",
-      "sft | sft.eval-every = 10 | troupe.train.sft.eval-every = 10 needs troupe.train.data.eval"})
+      "sft | sft.eval-every = 10 | troupe.train.sft.eval-every = 10 needs troupe.train.data.eval",
+      "ppo | ppo.critic-lr = -1e-3 | troupe.train.ppo.critic-lr must be a number > 0 (or null), got -0.001"})
   void valuesTheRunCannotUseNameFileLineAndKey(String algorithm, String line, String expected) throws Exception {
     Object[] result = ModelCommandTest.troupe("train", algorithm, "--config", config("  " + line).toString());
     assertEquals(2, result[0], "exit code; stderr: " + result[2]);

@@ -92,7 +92,8 @@ public record CampaignConfig(String name, long seed, BaseModel baseModel, Reward
     l.put("generation", section("max-new-tokens", loop.generation().maxNewTokens(), "temperature",
         loop.generation().temperature(), "top-k", loop.generation().topK(), "top-p", loop.generation().topP()));
     l.put("ppo", section("kl-coef", loop.ppo().klCoef(), "kl-target", loop.ppo().klTarget(), "kl-horizon",
-        loop.ppo().klHorizon(), "epochs", loop.ppo().epochs(), "minibatches", loop.ppo().minibatches()));
+        loop.ppo().klHorizon(), "epochs", loop.ppo().epochs(), "minibatches", loop.ppo().minibatches(), "critic-lr",
+        loop.ppo().criticLr()));
     l.put("grpo", section("group-size", loop.grpo().groupSize(), "beta", loop.grpo().beta(), "iterations",
         loop.grpo().iterations(), "scale-rewards", loop.grpo().scaleRewards()));
     l.put("dpo", section("beta", loop.dpo().beta(), "label-smoothing", loop.dpo().labelSmoothing(), "rpo-alpha",

@@ -390,7 +390,8 @@ final class CampaignReader {
         r.number("generation.top-p", v -> v > 0 && v <= 1, "must be in (0, 1]"));
     TrainSettings.Ppo ppo = new TrainSettings.Ppo(r.number("ppo.kl-coef", v -> v >= 0, "must be >= 0"),
         r.nullableNumber("ppo.kl-target", v -> v > 0, "must be > 0 nats (or null for a fixed kl-coef)"),
-        r.longInteger("ppo.kl-horizon", 1), r.integer("ppo.epochs", 1), r.integer("ppo.minibatches", 1));
+        r.longInteger("ppo.kl-horizon", 1), r.integer("ppo.epochs", 1), r.integer("ppo.minibatches", 1),
+        r.nullableNumber("ppo.critic-lr", v -> v > 0, "must be > 0 (or null for optim.lr)"));
     TrainSettings.Grpo grpo = new TrainSettings.Grpo(r.integer("grpo.group-size", 2),
         r.number("grpo.beta", v -> v >= 0, "must be >= 0"), r.integer("grpo.iterations", 1),
         r.bool("grpo.scale-rewards"));

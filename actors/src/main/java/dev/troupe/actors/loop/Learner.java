@@ -127,7 +127,7 @@ public final class Learner extends AbstractBehavior<Learner.Command> {
         loop.optim().gradientAccumulationSteps(), null);
     return switch (loop.algorithm()) {
       case PPO -> new PpoTrainer(model, adapter, TrainerConfigs.ppo(loop.ppo()), optim,
-          LoopSeeds.of(campaignSeed, loop.name()));
+          TrainerConfigs.ppoCritic(loop.ppo(), optim), LoopSeeds.of(campaignSeed, loop.name()));
       case GRPO, RLOO -> new GrpoTrainer(model, adapter, TrainerConfigs.grpo(loop.algorithm() == Algorithm.RLOO,
           loop.grpo()), optim);
       case DPO, IPO, CDPO -> new DpoTrainer(model, adapter,

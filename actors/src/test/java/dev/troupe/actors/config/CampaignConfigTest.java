@@ -31,7 +31,7 @@ class CampaignConfigTest {
     LoopConfig rlhf = campaign.loops().get("rlhf");
     assertEquals(Algorithm.PPO, rlhf.algorithm());
     assertEquals(Feedback.REWARD_MODEL, rlhf.feedback());
-    assertEquals(60, rlhf.steps());
+    assertEquals(90, rlhf.steps());
     assertEquals(32, rlhf.batchSize());
     assertEquals(3e-4, rlhf.optim().lr());
     assertNull(rlhf.judge());
@@ -63,9 +63,11 @@ class CampaignConfigTest {
     Quickstart.Settings experiment = Quickstart.Settings.defaults();
     LoopConfig rlhf = campaign.loops().get("rlhf");
     AlignmentRuns.Ppo ppo = experiment.ppo();
-    assertEquals(List.of(ppo.steps(), ppo.batch(), ppo.lr(), ppo.klCoef(), ppo.epochs(), ppo.minibatches()),
+    double campaignCriticLr = rlhf.ppo().criticLr() == null ? rlhf.optim().lr() : rlhf.ppo().criticLr();
+    assertEquals(List.of(ppo.steps(), ppo.batch(), ppo.lr(), ppo.klCoef(), ppo.epochs(), ppo.minibatches(),
+            ppo.criticLr()),
         List.of(rlhf.steps(), rlhf.batchSize(), rlhf.optim().lr(), rlhf.ppo().klCoef(), rlhf.ppo().epochs(),
-            rlhf.ppo().minibatches()));
+            rlhf.ppo().minibatches(), campaignCriticLr));
     LoopConfig dpo = campaign.loops().get("dpo");
     AlignmentRuns.Dpo offline = experiment.dpo();
     assertEquals(AlignmentRuns.PairSource.LABELLED, offline.pairs(), "the campaign's dpo loop reads stored pairs");
@@ -78,7 +80,8 @@ class CampaignConfigTest {
   void renderedCampaignLoadsBackEqualWithItsLoopOrder() throws IOException {
     CampaignConfig campaign = CampaignConfig.load(null,
         List.of("troupe.campaign.loops.rlaif.judge.rubric=\"Which answer is right? Say \\\"A\\\" or B.\"",
-            "troupe.campaign.loops.rlhf.ppo.kl-target=6.5", "troupe.campaign.loops.x.feedback=gold"));
+            "troupe.campaign.loops.rlhf.ppo.kl-target=6.5", "troupe.campaign.loops.rlhf.ppo.critic-lr=3e-3",
+            "troupe.campaign.loops.x.feedback=gold"));
     String text = campaign.render();
     Path file = dir.resolve("resolved.conf");
     Files.writeString(file, text);
@@ -90,6 +93,18 @@ class CampaignConfigTest {
     assertTrue(text.startsWith("troupe.campaign {\n  name = \"quickstart\"\n"), text);
     assertTrue(text.contains("rubric = \"Which answer is right? Say \\\"A\\\" or B.\""), text);
     assertEquals(6.5, again.loops().get("rlhf").ppo().klTarget());
+    assertEquals(3e-3, again.loops().get("rlhf").ppo().criticLr());
+    assertNull(again.loops().get("rlaif").ppo().criticLr(), "unset: the value head learns at optim.lr");
+  }
+
+  @Test
+  void aCriticRateThatIsNotAPositiveNumberIsAnError() {
+    CampaignConfigException e = assertThrows(CampaignConfigException.class, () -> CampaignConfig.load(null,
+        List.of("troupe.campaign.loops.rlhf.ppo.critic-lr=0", "troupe.campaign.loops.dpo.ppo.critic-lr=fast")));
+    assertEquals(Set.of(
+        "--set troupe.campaign.loops.rlhf.ppo.critic-lr: must be > 0 (or null for optim.lr), got 0.0",
+        "--set troupe.campaign.loops.dpo.ppo.critic-lr: expected a number, got 'fast'"),
+        Set.copyOf(e.problems()), e.getMessage());
   }
 
   @Test
@@ -104,7 +119,7 @@ class CampaignConfigTest {
 
     assertEquals(7, campaign.seed(), "the later --set wins");
     assertEquals(Algorithm.GRPO, campaign.loops().get("rlhf").algorithm());
-    assertEquals(60, campaign.loops().get("rlhf").steps(), "the file's other keys stay");
+    assertEquals(90, campaign.loops().get("rlhf").steps(), "the file's other keys stay");
     assertEquals(List.of("rlhf", "rlaif", "dpo", "extra", "another"), List.copyOf(campaign.loops().keySet()),
         "the file's loops in its order, then those --set created in theirs");
     LoopConfig extra = campaign.loops().get("extra");

@@ -22,8 +22,11 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
   /** {@code sft { ... }}: what the loss counts, packing, and validation on {@code data.eval} with early stopping. */
   public record Sft(boolean maskPrompt, boolean packing, int packLength, int evalEvery, int patience) {}
 
-  /** {@code ppo { ... }}: β fixed at klCoef, or adapted toward klTarget nats over klHorizon sequences when it is set. */
-  public record Ppo(double klCoef, Double klTarget, long klHorizon, int epochs, int minibatches) {}
+  /**
+   * {@code ppo { ... }}: β fixed at klCoef, or adapted toward klTarget nats over klHorizon sequences when it is
+   * set; the value head's learning rate, or null for the policy's {@code optim.lr}.
+   */
+  public record Ppo(double klCoef, Double klTarget, long klHorizon, int epochs, int minibatches, Double criticLr) {}
 
   /** {@code grpo { ... }} (also rloo): group size, KL weight, passes per batch, GRPO's division by the group's std. */
   public record Grpo(int groupSize, double beta, int iterations, boolean scaleRewards) {}
@@ -83,7 +86,8 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
             + ".sft.eval-every = " + sft.evalEvery() + " needs " + SECTION + ".data.eval (a file to validate on)");
       }
       Ppo ppo = new Ppo(c.getDouble("ppo.kl-coef"), c.getIsNull("ppo.kl-target") ? null : c.getDouble("ppo.kl-target"),
-          positive(c, "ppo.kl-horizon", file), positive(c, "ppo.epochs", file), positive(c, "ppo.minibatches", file));
+          positive(c, "ppo.kl-horizon", file), positive(c, "ppo.epochs", file), positive(c, "ppo.minibatches", file),
+          c.getIsNull("ppo.critic-lr") ? null : positiveNumber(c, "ppo.critic-lr"));
       Grpo grpo = new Grpo(positive(c, "grpo.group-size", file), c.getDouble("grpo.beta"),
           positive(c, "grpo.iterations", file), c.getBoolean("grpo.scale-rewards"));
       return new TrainSettings(algorithm, path(c, "model", base, file), c.getString("quantize"),
@@ -178,6 +182,15 @@ public record TrainSettings(Algorithm algorithm, Path model, String quantize, Pa
     if (v < 0) {
       throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
           + " must be >= 0, got " + v);
+    }
+    return v;
+  }
+
+  private static double positiveNumber(Config c, String key) {
+    double v = c.getDouble(key);
+    if (!(v > 0) || Double.isInfinite(v)) {
+      throw new IllegalArgumentException(ConfigCheck.where(c.getValue(key).origin()) + SECTION + "." + key
+          + " must be a number > 0 (or null), got " + v);
     }
     return v;
   }

@@ -71,8 +71,10 @@ public final class AlignmentRuns {
    * @param klCoef β of the per-token KL penalty
    * @param epochs passes over each batch (TRL's 4 overfit 32 rollouts here)
    * @param minibatches optimizer steps per pass, each on its share of the batch
+   * @param criticLr the value head's learning rate ({@code lr} is the adapter's)
    */
-  public record Ppo(int steps, int batch, double lr, double klCoef, int epochs, int minibatches) implements Run {
+  public record Ppo(int steps, int batch, double lr, double klCoef, int epochs, int minibatches, double criticLr)
+      implements Run {
     @Override
     public String name() {
       return "ppo";
@@ -88,7 +90,8 @@ public final class AlignmentRuns {
     @Override
     public void train(Context c, Adapter adapter, StepListener listener) {
       RolloutGenerator sampler = new RolloutGenerator(c.model(), null, "quickstart");
-      try (PpoTrainer trainer = new PpoTrainer(c.model(), adapter, config(), OptimizerSettings.of(lr), c.seed())) {
+      try (PpoTrainer trainer = new PpoTrainer(c.model(), adapter, config(), OptimizerSettings.of(lr),
+          OptimizerSettings.of(criticLr), c.seed())) {
         for (int i = 0; i < steps; i++) {
           GenerateRequest request = request("ppo-" + i, c, i, batch, 1);
           List<Rollout> rollouts = Rollouts.scoredBy(sampler.generate(request, adapter, i, ""), c.rewardModel());

@@ -36,6 +36,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The quickstart task's setup, shared by {@code troupe experiment quickstart} and the quickstart
@@ -173,9 +175,12 @@ public final class QuickstartSetup {
         .setAdapter(r.getAdapter()).setAdapterVersion(r.getAdapterVersion()).build();
   }
 
-  /** A reward model, its held-out accuracy and the spread of its scores on its own training responses. */
-  public record TrainedRewardModel(RewardModel model, double accuracy, int pairs, int heldOutPairs, double mean,
-      double std) {
+  /**
+   * A reward model, its held-out accuracy (overall and per task kind) and the spread of its scores on
+   * its own training responses.
+   */
+  public record TrainedRewardModel(RewardModel model, double accuracy, Map<String, Double> accuracyByKind, int pairs,
+      int heldOutPairs, double mean, double std) {
     /** Scores shifted and scaled to mean 0, std 1 on the training responses. */
     public RewardFunction normalized() {
       return normalized(model.rewardFunction(), mean, std);
@@ -198,8 +203,7 @@ public final class QuickstartSetup {
       NDManager root, Quickstart.Progress progress) {
     // Accuracy is a proportion: the ~500 untied pairs of 1,000 prompts measure it to ±0.016, as much as
     // reward-model variants differ (BENCHMARKS.md); four times the prompts halve that, for ~20 s.
-    List<PreferencePair> heldOut = labelledPairs(model, codec,
-        task.heldOutPrompts(RM_EVAL_PROMPTS_PER_EVAL_PROMPT * sizes.evalPrompts()), sizes.seed() + 2, "rm-heldout-");
+    List<PreferencePair> heldOut = heldOutRewardPairs(model, codec);
     Adapter adapter = model.createAdapter("reward-model",
         LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), sizes.seed());
     // Each token judged where it stands, plus the trunk's own likelihood (see Pooling): on the earlier,
@@ -212,14 +216,14 @@ public final class QuickstartSetup {
         .withEpochs(sizes.rmEpochs()).withSeed(sizes.seed())
         .withSchedule(LrSchedule.linearWarmupCosine(2e-3, steps / 20, steps, 2e-4));
     progress.phaseStarted("rm", steps);
-    double accuracy;
+    boolean[] right;
     try (RewardTrainer trainer = new RewardTrainer(rm, config)) {
       trainer.train(PreferencePairs.tokenPairs(pairs), m -> {
         Metrics metrics = new Metrics();
         m.asMap().forEach(metrics::put);
         progress.step("rm", metrics);
       });
-      accuracy = trainer.evaluate(PreferencePairs.tokenPairs(heldOut));
+      right = RewardTrainer.rankings(rm, PreferencePairs.tokenPairs(heldOut), config.batchSize());
     }
     List<long[]> prompts = new ArrayList<>();
     List<long[]> responses = new ArrayList<>();
@@ -232,7 +236,42 @@ public final class QuickstartSetup {
     double[] seen = scoreInChunks(rm.rewardFunction(), prompts, responses);
     double mean = Rollouts.mean(seen);
     double std = Math.sqrt(Arrays.stream(seen).map(v -> (v - mean) * (v - mean)).average().orElse(1)) + 1e-6;
-    return new TrainedRewardModel(rm, accuracy, pairs.size(), heldOut.size(), mean, std);
+    return new TrainedRewardModel(rm, accuracy(right), accuracyByKind(heldOut, right), pairs.size(), heldOut.size(),
+        mean, std);
+  }
+
+  /** The gold-labelled pairs of held-out prompts the reward model's accuracy is measured on. */
+  public List<PreferencePair> heldOutRewardPairs(CausalLm model, TokenCodec codec) {
+    return labelledPairs(model, codec, task.heldOutPrompts(RM_EVAL_PROMPTS_PER_EVAL_PROMPT * sizes.evalPrompts()),
+        sizes.seed() + 2, "rm-heldout-");
+  }
+
+  /** The share of true entries. */
+  static double accuracy(boolean[] right) {
+    int correct = 0;
+    for (boolean r : right) {
+      correct += r ? 1 : 0;
+    }
+    return (double) correct / right.length;
+  }
+
+  /**
+   * The share of {@code pairs} ranked right ({@code right[i]} for pair i), per task kind of the pair's
+   * prompt: a reward model that cannot tell a kind's better answer cannot teach it to the policy.
+   */
+  public static Map<String, Double> accuracyByKind(List<PreferencePair> pairs, boolean[] right) {
+    if (pairs.size() != right.length) {
+      throw new IllegalArgumentException(pairs.size() + " pairs but " + right.length + " rankings");
+    }
+    Map<String, int[]> counts = new TreeMap<>();
+    for (int i = 0; i < pairs.size(); i++) {
+      int[] c = counts.computeIfAbsent(pairs.get(i).getComparison().getPrompt().getKind(), k -> new int[2]);
+      c[0] += right[i] ? 1 : 0;
+      c[1]++;
+    }
+    Map<String, Double> accuracy = new TreeMap<>();
+    counts.forEach((kind, c) -> accuracy.put(kind, (double) c[0] / c[1]));
+    return accuracy;
   }
 
   /** The reward function over many rows, {@link RolloutGenerator#CHUNK_ROWS} at a time. */

@@ -47,6 +47,8 @@ public final class MetricNames {
    * name of TRL's first PPOTrainer, ppo/val/var_explained, under the val/ prefix of its current one).
    */
   public static final String VALUE_EXPLAINED_VARIANCE = "val/var_explained";
+  /** Global L2 norm of the value head's gradient before its own clipping, as {@link #GRAD_NORM} is the policy's. */
+  public static final String VALUE_GRAD_NORM = "val/grad_norm";
 
   // The optimizer (every trainer).
   /**

@@ -45,6 +45,27 @@ public record OptimizerSettings(double lr, double maxGradNorm, double weightDeca
     return new OptimizerSettings(lr, maxGradNorm, wd, gradientAccumulationSteps, schedule);
   }
 
+  /**
+   * These settings at another rate: {@code lr} becomes {@code peakLr}, and a schedule keeps its shape
+   * scaled by peakLr / lr (warm-up and decay at the same updates). How a second optimizer in the
+   * same trainer (PPO's critic) follows the first one's schedule at a rate of its own.
+   */
+  public OptimizerSettings withPeakLr(double peakLr) {
+    if (!(peakLr >= 0) || Double.isInfinite(peakLr)) {
+      throw new IllegalArgumentException("lr must be a finite number >= 0, got " + peakLr);
+    }
+    if (schedule == null) {
+      return new OptimizerSettings(peakLr, maxGradNorm, weightDecay, gradientAccumulationSteps, null);
+    }
+    if (lr == 0) {
+      throw new IllegalArgumentException("cannot rescale a schedule whose peak rate is 0 to " + peakLr);
+    }
+    LrSchedule base = schedule;
+    double factor = peakLr / lr;
+    return new OptimizerSettings(peakLr, maxGradNorm, weightDecay, gradientAccumulationSteps,
+        step -> base.lr(step) * factor);
+  }
+
   /** The learning rate of update {@code index} (0-based). */
   public double lrAt(long index) {
     return schedule == null ? lr : schedule.lr(index);

@@ -35,38 +35,57 @@ import org.slf4j.LoggerFactory;
  * on a value head that reads the policy's own hidden states, then K epochs of clipped updates of
  * adapter and value head. The ratio's denominator is the behaviour log-prob each rollout carries,
  * at the temperature it was sampled at, so a rollout from an older adapter version stays correct.
+ *
+ * <p>The value head has an optimizer of its own, as the critic has in OpenRLHF and verl, so it can
+ * learn faster than the policy ({@code criticOptim}'s rate) and its gradient is clipped apart from
+ * the policy's: a large value loss early on no longer shrinks the policy's update.
  */
 public final class PpoTrainer implements Trainer {
   private static final Logger LOG = LoggerFactory.getLogger(PpoTrainer.class);
   private static final String ALGORITHM = "ppo";
+  private static final String VALUE_OPTIM = "value_optim.";
   private final CausalLm model;
   private final Adapter adapter;
   private final RewardHead valueHead;
   private final PpoConfig config;
   private final OptimizerSettings optim;
+  private final OptimizerSettings criticOptim;
   private KlController kl;
   private final AdamW optimizer;
+  private final AdamW valueOptimizer;
   private final long seed;
   private long batches;
 
+  /** PPO whose value head learns at the policy's rate. */
   public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, OptimizerSettings optim, long seed) {
-    if (optim.gradientAccumulationSteps() != 1) {
-      throw new IllegalArgumentException("PPO takes one update per minibatch; gradient accumulation must be 1, got "
-          + optim.gradientAccumulationSteps());
+    this(model, adapter, config, optim, optim, seed);
+  }
+
+  /**
+   * PPO whose adapter steps with {@code optim} and whose value head steps with {@code criticOptim}
+   * (its rate, schedule and clipping; see {@link OptimizerSettings#withPeakLr}).
+   */
+  public PpoTrainer(CausalLm model, Adapter adapter, PpoConfig config, OptimizerSettings optim,
+      OptimizerSettings criticOptim, long seed) {
+    for (OptimizerSettings o : List.of(optim, criticOptim)) {
+      if (o.gradientAccumulationSteps() != 1) {
+        throw new IllegalArgumentException("PPO takes one update per minibatch; gradient accumulation must be 1, got "
+            + o.gradientAccumulationSteps());
+      }
     }
     this.model = model;
     this.adapter = adapter;
     this.config = config;
     this.optim = optim;
+    this.criticOptim = criticOptim;
     this.seed = seed;
     this.kl = KlController.of(config);
     // Zero-ish init: the first value estimates are ~0, as for a fresh scalar head in TRL.
     this.valueHead = RewardHead.random(model.config().hiddenSize(), 1, 1e-3, seed, model.manager());
     adapter.setTrainable(true);
     valueHead.setTrainable(true);
-    List<NDArray> params = new ArrayList<>(adapter.parameters());
-    params.addAll(valueHead.parameters());
-    this.optimizer = optim.newAdamW(params);
+    this.optimizer = optim.newAdamW(adapter.parameters());
+    this.valueOptimizer = criticOptim.newAdamW(valueHead.parameters());
   }
 
   public double beta() {
@@ -160,7 +179,16 @@ public final class PpoTrainer implements Trainer {
               }
             }
           }
-          m.put(MetricNames.GRAD_NORM, optim.step(optimizer, m.get(MetricNames.LOSS_TOTAL)).gradNorm());
+          AdamW.StepResult policyStep = optim.step(optimizer, m.get(MetricNames.LOSS_TOTAL));
+          m.put(MetricNames.GRAD_NORM, policyStep.gradNorm());
+          if (policyStep.skipped()) {
+            // One refusal per update, counted and logged once: the head's gradient came from the same loss.
+            valueOptimizer.zeroGradients();
+            m.put(MetricNames.VALUE_GRAD_NORM, Double.NaN);
+          } else {
+            m.put(MetricNames.VALUE_GRAD_NORM,
+                criticOptim.step(valueOptimizer, m.get(MetricNames.LOSS_TOTAL)).gradNorm());
+          }
           updates.add(m);
         }
       }
@@ -172,7 +200,7 @@ public final class PpoTrainer implements Trainer {
     }
     metrics.merge(timer.total(MetricNames.TIME_ITERATION));
     // objective/kl_coef stays the β this batch was shaped with (from Rewards), not the adapted next one.
-    return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps());
+    return metrics.put(MetricNames.OPTIM_SKIPPED_STEPS, optimizer.skippedSteps() + valueOptimizer.skippedSteps());
   }
 
   /** V(s_t) for every state that predicts a target: the head on hidden states 0..T-2, [B, T-1]. */
@@ -184,6 +212,7 @@ public final class PpoTrainer implements Trainer {
   public TrainerState state() {
     TrainerState.Builder state = TrainerState.newBuilder().setAlgorithm(ALGORITHM);
     optimizer.writeState(state, "optim.");
+    valueOptimizer.writeState(state, VALUE_OPTIM);
     StateTensors.write(state, "value_head.", valueHead.parameters());
     return state.putScalars("kl.beta", kl.beta()).putCounters("batches", batches).build();
   }
@@ -192,6 +221,14 @@ public final class PpoTrainer implements Trainer {
   public void restore(TrainerState state) {
     StateTensors.requireAlgorithm(state, ALGORITHM);
     optimizer.readState(state, "optim.");
+    if (state.containsCounters(VALUE_OPTIM + "skipped")) {
+      valueOptimizer.readState(state, VALUE_OPTIM);
+    } else {
+      // A state from before the value head had its own optimizer: the head's weights are there, its
+      // moments are not (they sat after the adapter's in "optim."), so they start again from zero.
+      LOG.warn("the PPO state has no '{}' optimizer state (written by an older Troupe): the value head's"
+          + " Adam moments start from zero", VALUE_OPTIM);
+    }
     StateTensors.read(state, "value_head.", valueHead.parameters());
     batches = StateTensors.counter(state, "batches");
     if (config.adaptiveKl() != null) {
@@ -203,6 +240,7 @@ public final class PpoTrainer implements Trainer {
   @Override
   public void close() {
     optimizer.close();
+    valueOptimizer.close();
     valueHead.close();
     adapter.setTrainable(false);
   }

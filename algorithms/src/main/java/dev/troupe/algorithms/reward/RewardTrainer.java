@@ -313,21 +313,35 @@ public final class RewardTrainer implements Trainer {
    * wrong), scored without gradients in minibatches of {@code config.batchSize()}.
    */
   public double evaluate(List<TokenPair> pairs) {
+    boolean[] right = rankings(model, pairs, config.batchSize());
+    int correct = 0;
+    for (boolean r : right) {
+      correct += r ? 1 : 0;
+    }
+    return (double) correct / pairs.size();
+  }
+
+  /**
+   * For each pair, whether {@code model} gives its chosen response the higher mean reward (a tie is
+   * wrong), scored without gradients {@code batchSize} pairs at a time: accuracy per slice of the pairs
+   * (a task kind, a rater) is counted from these.
+   */
+  public static boolean[] rankings(RewardModel model, List<TokenPair> pairs, int batchSize) {
     if (pairs.isEmpty()) {
       throw new IllegalArgumentException("no pairs to evaluate");
     }
-    int correct = 0;
-    for (int from = 0; from < pairs.size(); from += config.batchSize()) {
-      List<TokenPair> batch = pairs.subList(from, Math.min(pairs.size(), from + config.batchSize()));
+    boolean[] right = new boolean[pairs.size()];
+    for (int from = 0; from < pairs.size(); from += batchSize) {
+      List<TokenPair> batch = pairs.subList(from, Math.min(pairs.size(), from + batchSize));
       List<long[]> rows = new ArrayList<>(2 * batch.size());
       batch.forEach(pair -> rows.add(pair.chosen()));
       batch.forEach(pair -> rows.add(pair.rejected()));
       List<RewardModel.Score> scores = model.score(rows);
       for (int i = 0; i < batch.size(); i++) {
-        correct += scores.get(i).mean() > scores.get(batch.size() + i).mean() ? 1 : 0;
+        right[from + i] = scores.get(i).mean() > scores.get(batch.size() + i).mean();
       }
     }
-    return (double) correct / pairs.size();
+    return right;
   }
 
   /** Frees the optimizer's state; the parameters keep requiring gradients until the caller says otherwise. */

@@ -3,6 +3,7 @@ package dev.troupe.algorithms.trainer;
 import dev.troupe.algorithms.config.TrainSettings;
 import dev.troupe.algorithms.dpo.DpoConfig;
 import dev.troupe.algorithms.grpo.GrpoConfig;
+import dev.troupe.algorithms.optim.OptimizerSettings;
 import dev.troupe.algorithms.ppo.PpoConfig;
 
 /**
@@ -12,12 +13,18 @@ import dev.troupe.algorithms.ppo.PpoConfig;
 public final class TrainerConfigs {
   private TrainerConfigs() {}
 
-  /** TRL's PPO defaults with {@code ppo { kl-coef, kl-target, kl-horizon, epochs, minibatches }} applied. */
+  /** TRL's PPO defaults with {@code ppo { kl-coef, kl-target, kl-horizon, epochs, minibatches }} applied
+   * ({@code critic-lr}: {@link #ppoCritic}). */
   public static PpoConfig ppo(TrainSettings.Ppo o) {
     PpoConfig d = PpoConfig.defaults().withKlCoef(o.klCoef());
     PpoConfig config = new PpoConfig(d.gamma(), d.lam(), d.clipRange(), d.clipRangeValue(), d.vfCoef(),
         d.entropyCoef(), d.whitenAdvantages(), d.whitenRewards(), d.klCoef(), null, o.epochs(), o.minibatches());
     return o.klTarget() == null ? config : config.withAdaptiveKl(o.klTarget(), o.klHorizon());
+  }
+
+  /** The value head's optimizer: {@code optim} at {@code ppo.critic-lr} when it is set (same schedule shape, clipping). */
+  public static OptimizerSettings ppoCritic(TrainSettings.Ppo o, OptimizerSettings optim) {
+    return o.criticLr() == null ? optim : optim.withPeakLr(o.criticLr());
   }
 
   /** GRPO (or RLOO's leave-one-out baseline) with {@code grpo { group-size, beta, iterations, scale-rewards }}. */

@@ -2,6 +2,7 @@ package dev.troupe.algorithms.experiment;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.troupe.algorithms.preference.PreferencePairs;
 import dev.troupe.protocol.Comparison;
@@ -11,15 +12,29 @@ import dev.troupe.protocol.Prompt;
 import dev.troupe.protocol.Rollout;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** How DPO's pairs are put together: kinds taking turns, and the reward model's best over its worst. */
+/**
+ * How DPO's pairs are put together (kinds taking turns, the reward model's best over its worst), and how the
+ * reward model's accuracy is counted per kind.
+ */
 class AlignmentRunsTest {
 
   private static PreferencePair pair(String id, String kind) {
     return PreferencePair.newBuilder().setId(id)
         .setComparison(Comparison.newBuilder().setId(id).setPrompt(Prompt.newBuilder().setId(id).setKind(kind)))
         .setLabel(Label.newBuilder().setId(id)).build();
+  }
+
+  @Test
+  void theRewardModelsAccuracyIsCountedPerKindOfThePairsPrompt() {
+    List<PreferencePair> pairs = List.of(pair("a", "count"), pair("b", "count"), pair("c", "polite"),
+        pair("d", "count"));
+    assertEquals(Map.of("count", 2.0 / 3, "polite", 0.0),
+        QuickstartSetup.accuracyByKind(pairs, new boolean[] {true, false, false, true}));
+    assertEquals(0.5, QuickstartSetup.accuracy(new boolean[] {true, false, false, true}));
+    assertThrows(IllegalArgumentException.class, () -> QuickstartSetup.accuracyByKind(pairs, new boolean[3]));
   }
 
   @Test

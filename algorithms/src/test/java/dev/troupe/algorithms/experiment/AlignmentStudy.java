@@ -19,6 +19,8 @@ import dev.troupe.model.lora.LoraConfig;
 import dev.troupe.model.lora.PeftAdapters;
 import dev.troupe.model.tokenizer.Tokenizer;
 import dev.troupe.model.transformer.CausalLm;
+import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.protocol.PreferencePair;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -100,6 +102,14 @@ class AlignmentStudy {
         List<TaskPrompt> heldOut = setup.heldOutPrompts();
         if (cached.path("sft_resamples").asInt() != Quickstart.EVAL_RESAMPLES) {
           putSft(cached, Quickstart.evaluateSft(model, codec, task, heldOut, sampling));
+          Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cached));
+        }
+        if (!cached.has("rm_accuracy_by_kind")) {
+          // Setups cached before the per-kind figure: the same held-out pairs, ranked again.
+          List<PreferencePair> heldOutPairs = setup.heldOutRewardPairs(model, codec);
+          boolean[] right = RewardTrainer.rankings(rm, PreferencePairs.tokenPairs(heldOutPairs), 16);
+          cached.set("rm_accuracy_by_kind", JSON.valueToTree(QuickstartSetup.accuracyByKind(heldOutPairs, right)));
+          cached.put("rm_accuracy_recounted", QuickstartSetup.accuracy(right));
           Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cached));
         }
         if (!cached.has("sft_val_std_by_kind")) {
@@ -197,7 +207,7 @@ class AlignmentStudy {
         AlignmentRuns.Ppo d = settings.ppo();
         yield new AlignmentRuns.Ppo(Integer.getInteger("steps", d.steps()), Integer.getInteger("batch", d.batch()),
             dbl("lr", d.lr()), dbl("kl", d.klCoef()), Integer.getInteger("epochs", d.epochs()),
-            Integer.getInteger("minibatches", d.minibatches()));
+            Integer.getInteger("minibatches", d.minibatches()), dbl("criticLr", d.criticLr()));
       }
       case "grpo" -> {
         AlignmentRuns.Grpo d = settings.grpo();
@@ -253,6 +263,7 @@ class AlignmentStudy {
       ObjectNode record = JSON.createObjectNode();
       putSft(record, sft);
       record.put("rm_accuracy", rm.accuracy()).put("rm_mean", rm.mean()).put("rm_std", rm.std());
+      record.set("rm_accuracy_by_kind", JSON.valueToTree(rm.accuracyByKind()));
       record.put("setup_seconds", (System.nanoTime() - t0) / 1e9);
       Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
       rm.model().close();

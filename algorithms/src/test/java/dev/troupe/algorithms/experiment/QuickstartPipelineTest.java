@@ -7,6 +7,7 @@ import dev.troupe.algorithms.metrics.Metrics;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -48,6 +49,14 @@ class QuickstartPipelineTest {
       assertTrue(Double.isFinite(((Number) results.get(key)).doubleValue()), key + " = " + results.get(key));
     }
     assertTrue(((Number) results.get("rm_pairs")).intValue() > 0, "no labelled pairs");
+    @SuppressWarnings("unchecked")
+    Map<String, Double> rmByKind = (Map<String, Double>) results.get("rm_accuracy_by_kind");
+    assertTrue(rmByKind != null && !rmByKind.isEmpty(), "rm_accuracy_by_kind missing: " + results.keySet());
+    double rmAccuracy = ((Number) results.get("rm_accuracy")).doubleValue();
+    assertTrue(rmByKind.values().stream().allMatch(a -> a >= 0 && a <= 1), rmByKind.toString());
+    // The overall accuracy is the kinds' accuracies weighted by their pair counts, so it lies between them.
+    assertTrue(Collections.min(rmByKind.values()) - 1e-9 <= rmAccuracy
+        && rmAccuracy <= Collections.max(rmByKind.values()) + 1e-9, rmAccuracy + " outside " + rmByKind);
     for (String method : List.of("sft", "ppo", "grpo", "dpo")) {
       @SuppressWarnings("unchecked")
       Map<String, Double> byKind = (Map<String, Double>) results.get(method + "_gold_by_kind");

@@ -27,6 +27,21 @@ class LrScheduleTest {
   }
 
   @Test
+  void aSecondOptimizerAtAnotherPeakFollowsTheSameScheduleShape() {
+    OptimizerSettings policy = OptimizerSettings.of(1e-3).withMaxGradNorm(0.5)
+        .withSchedule(LrSchedule.linearWarmupLinearDecay(1e-3, 10, 110));
+    OptimizerSettings critic = policy.withPeakLr(1e-2);
+    assertEquals(1e-2, critic.lr());
+    assertEquals(0.5, critic.maxGradNorm(), "clipping as the policy's");
+    for (long step : new long[] {0, 5, 10, 60, 110, 200}) {
+      assertEquals(10 * policy.lrAt(step), critic.lrAt(step), 1e-15, "update " + step);
+    }
+    assertEquals(1e-2, critic.lrAt(10), 1e-15, "the peak where the policy's is");
+    assertEquals(3e-4, OptimizerSettings.of(1e-3).withPeakLr(3e-4).lrAt(1000), "no schedule: the rate throughout");
+    assertThrows(IllegalArgumentException.class, () -> policy.withPeakLr(Double.NaN));
+  }
+
+  @Test
   void linearDecayWarmsUpThenFallsToZeroAtTheEnd() {
     LrSchedule schedule = LrSchedule.linearWarmupLinearDecay(2e-3, 10, 110);
     assertEquals(0.0, schedule.lr(0), 1e-15);

@@ -22,9 +22,12 @@ import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.optim.AdamW;
 import dev.troupe.algorithms.optim.OptimizerSettings;
 import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.state.TensorCodec;
 import dev.troupe.model.generate.LogProbs;
 import dev.troupe.model.lora.Adapter;
 import dev.troupe.model.transformer.CausalLm;
+import dev.troupe.protocol.Tensor;
+import dev.troupe.protocol.TrainerState;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -212,7 +215,8 @@ class PpoTrainerTest {
         MetricNames.OBJECTIVE_SCORES, MetricNames.OBJECTIVE_SCORES_STD, MetricNames.OBJECTIVE_NON_SCORE_REWARD,
         MetricNames.OBJECTIVE_RLHF_REWARD, MetricNames.LOSS_POLICY, MetricNames.POLICY_CLIPFRAC, MetricNames.POLICY_APPROXKL, MetricNames.POLICY_RATIO,
         MetricNames.POLICY_ENTROPY, MetricNames.LOSS_VALUE, MetricNames.VALUE_CLIPFRAC,
-        MetricNames.VALUE_EXPLAINED_VARIANCE, MetricNames.LOSS_TOTAL, MetricNames.GRAD_NORM, MetricNames.OPTIM_SKIPPED_STEPS);
+        MetricNames.VALUE_EXPLAINED_VARIANCE, MetricNames.LOSS_TOTAL, MetricNames.GRAD_NORM, MetricNames.VALUE_GRAD_NORM,
+        MetricNames.OPTIM_SKIPPED_STEPS);
     try (NDManager root = NDManager.newBaseManager();
         CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
         PpoTrainer trainer = new PpoTrainer(model, adapter(model, "ppo"), withEntropy, OptimizerSettings.of(LR), 3)) {
@@ -287,6 +291,109 @@ class PpoTrainerTest {
         assertFalse(Fixtures.sameValues(after, Fixtures.snapshot(adapter.parameters())),
             "clean batches update the adapter again");
       }
+    }
+  }
+
+  @Test
+  void theCriticsOwnRateScalesTheValueHeadsStepAndLeavesThePolicysUpdateAsItWas() {
+    // One iteration of one update from the same start: Adam's first step moves each weight by lr × sign(grad),
+    // so a 10× critic rate moves the head exactly 10× as far, while the adapter's update must not change.
+    PpoConfig oneUpdate = config(1, 0.05);
+    List<List<float[]>> adapters = new ArrayList<>();
+    List<Double> headSteps = new ArrayList<>();
+    for (double criticLr : new double[] {LR, 10 * LR}) {
+      try (NDManager root = NDManager.newBaseManager();
+          CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root)) {
+        Adapter adapter = adapter(model, "ppo");
+        try (PpoTrainer trainer = new PpoTrainer(model, adapter, oneUpdate, OptimizerSettings.of(LR),
+            OptimizerSettings.of(criticLr), 3)) {
+          float[] headBefore = valueHead(trainer.state());
+          Metrics m = iterate(trainer, model, batch(0), 0, REWARD);
+          assertTrue(m.get(MetricNames.VALUE_GRAD_NORM) > 0, m.toString());
+          float[] headAfter = valueHead(trainer.state());
+          double sumSquares = 0;
+          for (int i = 0; i < headBefore.length; i++) {
+            sumSquares += Math.pow(headAfter[i] - headBefore[i], 2);
+          }
+          headSteps.add(Math.sqrt(sumSquares));
+          adapters.add(Fixtures.snapshot(adapter.parameters()));
+        }
+      }
+    }
+    LOG.info("value head step at the policy's rate {}, at 10x {}", headSteps.get(0), headSteps.get(1));
+    assertTrue(headSteps.get(0) > 0, "the head learns at the policy's rate too");
+    assertEquals(10.0, headSteps.get(1) / headSteps.get(0), 0.05, "the head's step follows its own rate");
+    for (int i = 0; i < adapters.get(0).size(); i++) {
+      assertArrayEquals(adapters.get(0).get(i), adapters.get(1).get(i), 0f, "adapter tensor " + i);
+    }
+  }
+
+  @Test
+  void theValueHeadsMomentsTravelInTheStateAndAStateWithoutThemStillRestoresTheHead() {
+    try (NDManager root = NDManager.newBaseManager();
+        CausalLm model = CausalLm.random(Fixtures.tinyLlama(VOCAB), 1, root);
+        Fixtures.LogRecorder log = Fixtures.recordLog(PpoTrainer.class)) {
+      TrainerState trained;
+      try (PpoTrainer trainer = new PpoTrainer(model, adapter(model, "ppo"), config(1, 0.05),
+          OptimizerSettings.of(LR), OptimizerSettings.of(10 * LR), 3)) {
+        for (int i = 0; i < 2; i++) {
+          iterate(trainer, model, batch(i), i, REWARD);
+        }
+        trained = trainer.state();
+      }
+      assertTrue(trained.getTensorsList().stream().anyMatch(t -> t.getName().equals("value_optim.v.0")),
+          "the head's second moment is in the state");
+      try (PpoTrainer resumed = new PpoTrainer(model, adapter(model, "ppo-resumed"), config(1, 0.05),
+          OptimizerSettings.of(LR), OptimizerSettings.of(10 * LR), 3)) {
+        resumed.restore(trained);
+        assertEquals(trained, resumed.state(), "a restored trainer writes back the state it read");
+      }
+      assertTrue(log.warnings().isEmpty(), log.warnings().toString());
+
+      TrainerState.Builder older = trained.toBuilder().clearTensors();
+      trained.getTensorsList().stream().filter(t -> !t.getName().startsWith("value_optim."))
+          .forEach(older::addTensors);
+      trained.getCountersMap().keySet().stream().filter(k -> k.startsWith("value_optim."))
+          .forEach(older::removeCounters);
+      try (PpoTrainer resumed = new PpoTrainer(model, adapter(model, "ppo-older"), config(1, 0.05),
+          OptimizerSettings.of(LR), OptimizerSettings.of(10 * LR), 3)) {
+        resumed.restore(older.build());
+        assertArrayEquals(valueHead(trained), valueHead(resumed.state()), 0f, "the head's weights come back");
+        try (NDManager scratch = NDManager.newBaseManager()) {
+          TrainerState state = resumed.state();
+          for (Tensor t : state.getTensorsList()) {
+            if (t.getName().startsWith("value_optim.")) {
+              assertEquals(0f, TensorCodec.decode(t, scratch).abs().max().getFloat(), 0f, t.getName());
+            }
+          }
+        }
+      }
+      assertEquals(1, log.warnings().size(), log.warnings().toString());
+      assertTrue(log.warnings().get(0).contains("value_optim."), log.warnings().get(0));
+    }
+  }
+
+  /** The value head's weights as {@link PpoTrainer#state} writes them, in one array. */
+  private static float[] valueHead(TrainerState state) {
+    try (NDManager scratch = NDManager.newBaseManager()) {
+      List<float[]> parts = new ArrayList<>();
+      int length = 0;
+      for (Tensor t : state.getTensorsList()) {
+        if (t.getName().startsWith("value_head.")) {
+          float[] values = TensorCodec.decode(t, scratch).toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+              .toFloatArray();
+          parts.add(values);
+          length += values.length;
+        }
+      }
+      assertTrue(length > 0, "no value_head tensors in the state");
+      float[] all = new float[length];
+      int at = 0;
+      for (float[] part : parts) {
+        System.arraycopy(part, 0, all, at, part.length);
+        at += part.length;
+      }
+      return all;
     }
   }
 
