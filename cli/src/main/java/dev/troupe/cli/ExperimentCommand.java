@@ -53,6 +53,13 @@ final class ExperimentCommand {
       Object seconds = results.get(method + "_seconds");
       System.out.println(gain.append(seconds instanceof Number n ? String.format("%10.1f", n.doubleValue()) : ""));
     }
+    // What the reward model can tell apart per kind: a kind it ranks poorly is one RL on it cannot teach.
+    Map<String, Double> rm = (Map<String, Double>) results.get("rm_accuracy_by_kind");
+    if (rm != null) {
+      StringBuilder accuracy = new StringBuilder(String.format("%-16s", "rm accuracy"));
+      sft.keySet().forEach(kind -> accuracy.append(String.format("%10.3f", rm.getOrDefault(kind, Double.NaN))));
+      System.out.println(accuracy.append(String.format("%10.3f", ((Number) results.get("rm_accuracy")).doubleValue())));
+    }
   }
 
   @Command(name = "quickstart", description = "SFT a tiny policy on imperfect data, learn a reward model from gold labels, "

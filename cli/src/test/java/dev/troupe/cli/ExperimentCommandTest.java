@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.Arrays;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +38,13 @@ class ExperimentCommandTest {
     double dpoGain = figures.get("dpo_gold").asDouble() - sft;
     assertTrue(summary.contains(String.format("SFT %.3f", sft)), summary);
     assertTrue(summary.contains(String.format("(%+.3f, KL", dpoGain)), summary);
+    // The by-kind table ends with the reward model's held-out accuracy per kind, and overall under "all".
+    JsonNode rm = figures.get("rm_accuracy_by_kind");
+    StringBuilder expected = new StringBuilder(String.format("%-16s", "rm accuracy"));
+    figures.get("sft_gold_by_kind").fieldNames().forEachRemaining(
+        kind -> expected.append(String.format("%10.3f", rm.has(kind) ? rm.get(kind).asDouble() : Double.NaN)));
+    expected.append(String.format("%10.3f", figures.get("rm_accuracy").asDouble()));
+    assertTrue(Arrays.asList(lines).contains(expected.toString()), expected + " not in\n" + result[1]);
     String progress = bars.toString(StandardCharsets.UTF_8);
     for (String phase : new String[] {"sft", "rm", "ppo", "grpo", "dpo"}) {
       // Off a terminal each bar is printed as a line per tenth of its steps (no carriage returns to fill a log).
