@@ -236,7 +236,7 @@ public final class QuickstartSetup {
     double[] seen = scoreInChunks(rm.rewardFunction(), prompts, responses);
     double mean = Rollouts.mean(seen);
     double std = Math.sqrt(Arrays.stream(seen).map(v -> (v - mean) * (v - mean)).average().orElse(1)) + 1e-6;
-    return new TrainedRewardModel(rm, accuracy(right), accuracyByKind(heldOut, right), pairs.size(), heldOut.size(),
+    return new TrainedRewardModel(rm, RewardTrainer.accuracy(right), accuracyByKind(heldOut, right), pairs.size(), heldOut.size(),
         mean, std);
   }
 
@@ -244,15 +244,6 @@ public final class QuickstartSetup {
   public List<PreferencePair> heldOutRewardPairs(CausalLm model, TokenCodec codec) {
     return labelledPairs(model, codec, task.heldOutPrompts(RM_EVAL_PROMPTS_PER_EVAL_PROMPT * sizes.evalPrompts()),
         sizes.seed() + 2, "rm-heldout-");
-  }
-
-  /** The share of true entries. */
-  static double accuracy(boolean[] right) {
-    int correct = 0;
-    for (boolean r : right) {
-      correct += r ? 1 : 0;
-    }
-    return (double) correct / right.length;
   }
 
   /**

@@ -313,12 +313,16 @@ public final class RewardTrainer implements Trainer {
    * wrong), scored without gradients in minibatches of {@code config.batchSize()}.
    */
   public double evaluate(List<TokenPair> pairs) {
-    boolean[] right = rankings(model, pairs, config.batchSize());
+    return accuracy(rankings(model, pairs, config.batchSize()));
+  }
+
+  /** The share of pairs ranked right, from {@link #rankings}. */
+  public static double accuracy(boolean[] right) {
     int correct = 0;
     for (boolean r : right) {
       correct += r ? 1 : 0;
     }
-    return (double) correct / pairs.size();
+    return (double) correct / right.length;
   }
 
   /**
@@ -344,7 +348,6 @@ public final class RewardTrainer implements Trainer {
     return right;
   }
 
-  /** Frees the optimizer's state; the parameters keep requiring gradients until the caller says otherwise. */
   @Override
   public dev.troupe.model.lora.Adapter adapter() {
     return model.adapter();
@@ -375,6 +378,7 @@ public final class RewardTrainer implements Trainer {
 
   private static final String ALGORITHM = "reward-model";
 
+  /** Frees the optimizer's state; the parameters keep requiring gradients until the caller says otherwise. */
   @Override
   public void close() {
     optimizer.close();

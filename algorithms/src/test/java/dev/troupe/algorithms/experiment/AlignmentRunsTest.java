@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.troupe.algorithms.preference.PreferencePairs;
+import dev.troupe.algorithms.reward.RewardTrainer;
 import dev.troupe.protocol.Comparison;
 import dev.troupe.protocol.Label;
 import dev.troupe.protocol.PreferencePair;
@@ -33,7 +34,7 @@ class AlignmentRunsTest {
         pair("d", "count"));
     assertEquals(Map.of("count", 2.0 / 3, "polite", 0.0),
         QuickstartSetup.accuracyByKind(pairs, new boolean[] {true, false, false, true}));
-    assertEquals(0.5, QuickstartSetup.accuracy(new boolean[] {true, false, false, true}));
+    assertEquals(0.5, RewardTrainer.accuracy(new boolean[] {true, false, false, true}));
     assertThrows(IllegalArgumentException.class, () -> QuickstartSetup.accuracyByKind(pairs, new boolean[3]));
   }
 

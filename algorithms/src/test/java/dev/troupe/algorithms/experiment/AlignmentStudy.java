@@ -109,7 +109,7 @@ class AlignmentStudy {
           List<PreferencePair> heldOutPairs = setup.heldOutRewardPairs(model, codec);
           boolean[] right = RewardTrainer.rankings(rm, PreferencePairs.tokenPairs(heldOutPairs), 16);
           cached.set("rm_accuracy_by_kind", JSON.valueToTree(QuickstartSetup.accuracyByKind(heldOutPairs, right)));
-          cached.put("rm_accuracy_recounted", QuickstartSetup.accuracy(right));
+          cached.put("rm_accuracy_recounted", RewardTrainer.accuracy(right));
           Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cached));
         }
         if (!cached.has("sft_val_std_by_kind")) {
