@@ -196,6 +196,25 @@ public final class QuickstartSetup {
   }
 
   /**
+   * How the quickstart's reward model is trained: its adapter's LoRA rank, its ensemble of heads (each on
+   * its own bootstrap resample of the pairs when {@code bootstrap}), the peak learning rate of its
+   * warm-up + cosine schedule and its epochs over the pairs.
+   */
+  public record RewardModelRecipe(int rank, int members, boolean bootstrap, double lr, int epochs) {
+    public RewardModelRecipe {
+      if (rank < 1 || members < 1 || epochs < 1 || !(lr > 0)) {
+        throw new IllegalArgumentException("rank, members and epochs must be >= 1 and lr > 0, got " + rank + ", "
+            + members + ", " + epochs + ", " + lr);
+      }
+    }
+
+    /** The quickstart's: rank 8, one head, 2e-3, {@code epochs} passes. */
+    public static RewardModelRecipe quickstart(int epochs) {
+      return new RewardModelRecipe(8, 1, false, 2e-3, epochs);
+    }
+  }
+
+  /**
    * A reward model (its own LoRA adapter and a token-sum-plus-likelihood head on the SFT base) trained
    * on {@code pairs}, its accuracy on pairs of held-out prompts, and its score normalisation.
    */
@@ -203,18 +222,24 @@ public final class QuickstartSetup {
       NDManager root, Quickstart.Progress progress) {
     // Accuracy is a proportion: the ~500 untied pairs of 1,000 prompts measure it to ±0.016, as much as
     // reward-model variants differ (BENCHMARKS.md); four times the prompts halve that, for ~20 s.
-    List<PreferencePair> heldOut = heldOutRewardPairs(model, codec);
+    return trainRewardModel(model, pairs, heldOutRewardPairs(model, codec), RewardModelRecipe.quickstart(sizes.rmEpochs()),
+        root, progress);
+  }
+
+  /** {@link #trainRewardModel(CausalLm, TokenCodec, List, NDManager, Quickstart.Progress)} by {@code recipe}. */
+  public TrainedRewardModel trainRewardModel(CausalLm model, List<PreferencePair> pairs, List<PreferencePair> heldOut,
+      RewardModelRecipe recipe, NDManager root, Quickstart.Progress progress) {
     Adapter adapter = model.createAdapter("reward-model",
-        LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), sizes.seed());
+        LoraConfig.of(recipe.rank(), 2 * recipe.rank(), "q", "k", "v", "o", "gate", "up", "down"), sizes.seed());
     // Each token judged where it stands, plus the trunk's own likelihood (see Pooling): on the earlier,
     // weaker SFT trunk, reading only the last state reached 0.70 held-out accuracy and this 0.81-0.86
     // (on this one, 0.88-0.94; BENCHMARKS.md).
     RewardModel rm = new RewardModel(model, adapter,
-        RewardHead.random(sizes.hidden(), 1, Pooling.TOKEN_SUM_LIKELIHOOD, sizes.seed(), root));
-    long steps = (long) sizes.rmEpochs() * ((pairs.size() + 15) / 16);
-    RewardTrainer.Config config = RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, 2e-3)
-        .withEpochs(sizes.rmEpochs()).withSeed(sizes.seed())
-        .withSchedule(LrSchedule.linearWarmupCosine(2e-3, steps / 20, steps, 2e-4));
+        RewardHead.random(sizes.hidden(), recipe.members(), Pooling.TOKEN_SUM_LIKELIHOOD, sizes.seed(), root));
+    long steps = (long) recipe.epochs() * ((pairs.size() + 15) / 16);
+    RewardTrainer.Config config = RewardTrainer.Config.of(RewardTrainer.Trainable.HEAD_AND_ADAPTER, 16, recipe.lr())
+        .withEpochs(recipe.epochs()).withSeed(sizes.seed()).withBootstrap(recipe.bootstrap())
+        .withSchedule(LrSchedule.linearWarmupCosine(recipe.lr(), steps / 20, steps, recipe.lr() / 10));
     progress.phaseStarted("rm", steps);
     boolean[] right;
     try (RewardTrainer trainer = new RewardTrainer(rm, config)) {

@@ -10,6 +10,7 @@ import dev.troupe.algorithms.metrics.Metrics;
 import dev.troupe.algorithms.reward.RewardHead;
 import dev.troupe.algorithms.reward.RewardModel;
 import dev.troupe.algorithms.rollout.RewardFunction;
+import dev.troupe.algorithms.task.GoldScorer;
 import dev.troupe.algorithms.task.QuickstartTask;
 import dev.troupe.algorithms.task.TaskPrompt;
 import dev.troupe.model.generate.SamplingParams;
@@ -28,6 +29,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -55,7 +58,12 @@ import org.slf4j.LoggerFactory;
  * {@code kl}, {@code epochs}, {@code minibatches}; grpo: {@code group}, {@code beta}, {@code scale}
  * (divide advantages by the group's std), {@code iterations}; dpo: {@code beta}, {@code rpo},
  * {@code lengthNorm}, {@code loss} (sigmoid | ipo), {@code pairs} (labelled | labelled_balanced |
- * online), {@code samples}. Example:
+ * online), {@code samples}. {@code -Drm=NAME} trains a reward-model variant on the cached pairs first (knobs
+ * {@code rmRank}, {@code rmMembers}, {@code rmBootstrap}, {@code rmLr}, {@code rmEpochs}), keeps it in
+ * {@code s<seed>/rm-NAME} and trains the method against it ({@code -Dmethod=none}: the reward model only).
+ * {@code -Doracle=true} trains the method on the gold scorer itself (times {@code oracleScale}, 3), a
+ * diagnostic of what the reward model costs; validation still reads the reward model.
+ * Example:
  * <pre>
  * ./mvnw -q -o test -pl algorithms -Dtest=AlignmentStudy -Dsurefire.failIfNoSpecifiedTests=false \
  *     -Dstudy=dpo-rpo -Dseed=4 -Dmethod=dpo -Drpo=1.0
@@ -66,6 +74,8 @@ class AlignmentStudy {
   private static final Logger LOG = LoggerFactory.getLogger(AlignmentStudy.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int POINT_PROMPTS = 300;
+  /** Gold scores spread about a third as wide as the normalised reward model's (std 1): scaled to match. */
+  private static final double ORACLE_SCALE = Double.parseDouble(System.getProperty("oracleScale", "3"));
 
   private final long seed = Long.getLong("seed", 1);
   private final Quickstart.Settings settings = Quickstart.Settings.defaults().withSeed(seed);
@@ -92,14 +102,28 @@ class AlignmentStudy {
       }
       ObjectNode cached = (ObjectNode) JSON.readTree(work.resolve("setup.json").toFile());
       try (CausalLm model = HfModel.load(work.resolve("base"), HfModel.LoadOptions.defaults(), manager)) {
-        Adapter rmAdapter = model.register(PeftAdapters.load(work.resolve("rm/adapter"), "reward-model", model));
-        RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.load(work.resolve("rm/head"), manager));
-        RewardFunction reward = QuickstartSetup.TrainedRewardModel.normalized(rm.rewardFunction(),
-            cached.get("rm_mean").asDouble(), cached.get("rm_std").asDouble());
         List<PreferencePair> pairs = readPairs(work.resolve("pairs.bin"));
         SamplingParams sampling = setup.sampling(codec);
         List<TaskPrompt> validation = setup.validationPrompts();
         List<TaskPrompt> heldOut = setup.heldOutPrompts();
+        String rmVariant = System.getProperty("rm");
+        Path rmDir = rmVariant == null ? work.resolve("rm") : work.resolve("rm-" + rmVariant);
+        if (rmVariant != null && !Files.exists(rmDir.resolve("rm.json"))) {
+          trainRewardModelVariant(setup, model, codec, pairs, validation, sampling, rmDir, manager);
+        }
+        if (rmVariant != null) {
+          // The variant's own normalisation and SFT validation score replace the shipped reward model's.
+          ObjectNode variant = (ObjectNode) JSON.readTree(rmDir.resolve("rm.json").toFile());
+          cached.setAll(variant);
+          LOG.info("RM {}: {}", rmVariant, variant);
+          if (System.getProperty("method", "dpo").equals("none")) {
+            return;
+          }
+        }
+        Adapter rmAdapter = model.register(PeftAdapters.load(rmDir.resolve("adapter"), "reward-model", model));
+        RewardModel rm = new RewardModel(model, rmAdapter, RewardHead.load(rmDir.resolve("head"), manager));
+        RewardFunction reward = QuickstartSetup.TrainedRewardModel.normalized(rm.rewardFunction(),
+            cached.get("rm_mean").asDouble(), cached.get("rm_std").asDouble());
         if (cached.path("sft_resamples").asInt() != Quickstart.EVAL_RESAMPLES) {
           putSft(cached, Quickstart.evaluateSft(model, codec, task, heldOut, sampling));
           Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cached));
@@ -131,8 +155,11 @@ class AlignmentStudy {
           Files.write(work.resolve("setup.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(cached));
         }
         AlignmentRuns.Run run = variant();
+        // -Doracle=true: the methods learn from the gold scorer itself (a diagnostic of what the reward model
+        // costs them; validation still reads the reward model).
+        RewardFunction trainReward = Boolean.getBoolean("oracle") ? goldReward(setup, codec) : reward;
         AlignmentRuns.Context context = new AlignmentRuns.Context(model, codec, task, sampling, setup.rlPrompts(),
-            reward, pairs, seed);
+            trainReward, pairs, seed);
         Adapter adapter = model.createAdapter(run.name(),
             LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), seed + Quickstart.adapterSeedOffset(run));
         int every = Integer.getInteger("every", Math.max(1, run.steps() / 5));
@@ -165,6 +192,8 @@ class AlignmentStudy {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("study", System.getProperty("study"));
         out.put("seed", seed);
+        out.put("rm", rmVariant);
+        out.put("sft_val", cached.get("sft_val").get("score").asDouble());
         out.put("run", run.toString());
         out.put("train_seconds", trainSeconds);
         out.put("val", val);
@@ -179,6 +208,71 @@ class AlignmentStudy {
         Files.writeString(root.resolve("results.jsonl"), line + "\n", StandardOpenOption.CREATE,
             StandardOpenOption.APPEND);
         rm.close();
+      }
+    }
+  }
+
+  /**
+   * A reward-model variant ({@code -Drm=NAME}; knobs {@code rmRank}, {@code rmMembers}, {@code rmBootstrap},
+   * {@code rmLr}, {@code rmEpochs}, defaults the quickstart's) on the cached base and pairs, saved with its
+   * held-out accuracy (the same pairs as the setup's, cached once), normalisation and the SFT policy's
+   * validation score under it: a variant is chosen on its held-out accuracy alone.
+   */
+  private void trainRewardModelVariant(QuickstartSetup setup, CausalLm model, TokenCodec codec,
+      List<PreferencePair> pairs, List<TaskPrompt> validation, SamplingParams sampling, Path dir, NDManager manager)
+      throws Exception {
+    Path heldOutFile = work.resolve("heldout-pairs.bin");
+    if (!Files.exists(heldOutFile)) {
+      writePairs(heldOutFile, setup.heldOutRewardPairs(model, codec));
+    }
+    List<PreferencePair> heldOut = readPairs(heldOutFile);
+    QuickstartSetup.RewardModelRecipe d = QuickstartSetup.RewardModelRecipe.quickstart(settings.rmEpochs());
+    QuickstartSetup.RewardModelRecipe recipe = new QuickstartSetup.RewardModelRecipe(
+        Integer.getInteger("rmRank", d.rank()), Integer.getInteger("rmMembers", d.members()),
+        Boolean.parseBoolean(System.getProperty("rmBootstrap", String.valueOf(d.bootstrap()))), dbl("rmLr", d.lr()),
+        Integer.getInteger("rmEpochs", d.epochs()));
+    long t0 = System.nanoTime();
+    QuickstartSetup.TrainedRewardModel rm = setup.trainRewardModel(model, pairs, heldOut, recipe, manager,
+        (phase, metrics) -> {});
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    PeftAdapters.save(rm.model().adapter(), model, "quickstart-sft", dir.resolve("adapter"));
+    rm.model().head().save(dir.resolve("head"));
+    GoldEvaluation.ProxyResult sftVal = GoldEvaluation.proxy(validation,
+        GoldEvaluation.sample(model, null, codec, setup.task(), validation, sampling), rm.normalized());
+    ObjectNode record = JSON.createObjectNode();
+    record.put("rm_recipe", recipe.toString()).put("rm_accuracy", rm.accuracy()).put("rm_mean", rm.mean())
+        .put("rm_std", rm.std()).put("rm_seconds", seconds);
+    record.set("rm_accuracy_by_kind", JSON.valueToTree(rm.accuracyByKind()));
+    record.set("sft_val", JSON.valueToTree(sftVal));
+    Files.write(dir.resolve("rm.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
+    model.removeAdapter("reward-model");
+    rm.model().close();
+  }
+
+  /** The gold score of each response to one of the RL prompts, looked up by the prompt's token ids. */
+  private static RewardFunction goldReward(QuickstartSetup setup, TokenCodec codec) {
+    Map<List<Long>, TaskPrompt> byIds = new HashMap<>();
+    for (TaskPrompt p : setup.rlPrompts()) {
+      byIds.put(Arrays.stream(codec.prompt(setup.task().promptText(p))).boxed().toList(), p);
+    }
+    GoldScorer gold = new GoldScorer();
+    return (prompts, responses) -> {
+      double[] out = new double[prompts.size()];
+      for (int i = 0; i < out.length; i++) {
+        TaskPrompt p = byIds.get(Arrays.stream(prompts.get(i)).boxed().toList());
+        if (p == null) {
+          throw new IllegalStateException("not an RL prompt: " + codec.text(prompts.get(i)));
+        }
+        out[i] = ORACLE_SCALE * gold.score(p, codec.text(responses.get(i)));
+      }
+      return out;
+    };
+  }
+
+  private static void writePairs(Path file, List<PreferencePair> pairs) throws Exception {
+    try (OutputStream out = Files.newOutputStream(file)) {
+      for (PreferencePair p : pairs) {
+        p.writeDelimitedTo(out);
       }
     }
   }
@@ -255,11 +349,7 @@ class AlignmentStudy {
       HfModel.save(model, work.resolve("base"));
       PeftAdapters.save(rm.model().adapter(), model, "quickstart-sft", work.resolve("rm/adapter"));
       rm.model().head().save(work.resolve("rm/head"));
-      try (OutputStream out = Files.newOutputStream(work.resolve("pairs.bin"))) {
-        for (PreferencePair p : pairs) {
-          p.writeDelimitedTo(out);
-        }
-      }
+      writePairs(work.resolve("pairs.bin"), pairs);
       ObjectNode record = JSON.createObjectNode();
       putSft(record, sft);
       record.put("rm_accuracy", rm.accuracy()).put("rm_mean", rm.mean()).put("rm_std", rm.std());
