@@ -61,6 +61,7 @@ import org.slf4j.LoggerFactory;
  * online), {@code samples}. {@code -Drm=NAME} trains a reward-model variant on the cached pairs first (knobs
  * {@code rmRank}, {@code rmMembers}, {@code rmBootstrap}, {@code rmLr}, {@code rmEpochs}), keeps it in
  * {@code s<seed>/rm-NAME} and trains the method against it ({@code -Dmethod=none}: the reward model only).
+ * {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
  * {@code -Doracle=true} trains the method on the gold scorer itself (times {@code oracleScale}, 3), a
  * diagnostic of what the reward model costs; validation still reads the reward model.
  * Example:
@@ -160,8 +161,10 @@ class AlignmentStudy {
         RewardFunction trainReward = Boolean.getBoolean("oracle") ? goldReward(setup, codec) : reward;
         AlignmentRuns.Context context = new AlignmentRuns.Context(model, codec, task, sampling, setup.rlPrompts(),
             trainReward, pairs, seed);
+        int rank = Integer.getInteger("policyRank", Quickstart.POLICY_ADAPTER.rank());
         Adapter adapter = model.createAdapter(run.name(),
-            LoraConfig.of(8, 16, "q", "k", "v", "o", "gate", "up", "down"), seed + Quickstart.adapterSeedOffset(run));
+            LoraConfig.of(rank, 2 * rank, "q", "k", "v", "o", "gate", "up", "down"),
+            seed + Quickstart.adapterSeedOffset(run));
         int every = Integer.getInteger("every", Math.max(1, run.steps() / 5));
         List<Map<String, Object>> points = new ArrayList<>();
         long start = System.nanoTime();
