@@ -61,7 +61,8 @@ import org.slf4j.LoggerFactory;
  * online), {@code samples}. {@code -Drm=NAME} trains a reward-model variant on the cached pairs first (knobs
  * {@code rmRank}, {@code rmMembers}, {@code rmBootstrap}, {@code rmLr}, {@code rmEpochs}), keeps it in
  * {@code s<seed>/rm-NAME} and trains the method against it ({@code -Dmethod=none}: the reward model only).
- * {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
+ * {@code hidden}, {@code layers} and {@code sftSteps} change the SFT base (its setup goes to
+ * {@code s<seed>-h<hidden>-l<layers>-t<steps>}, naming only what differs). {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
  * {@code -Doracle=true} trains the method on the gold scorer itself (times {@code oracleScale}, 3), a
  * diagnostic of what the reward model costs; validation still reads the reward model.
  * Example:
@@ -79,9 +80,9 @@ class AlignmentStudy {
   private static final double ORACLE_SCALE = Double.parseDouble(System.getProperty("oracleScale", "3"));
 
   private final long seed = Long.getLong("seed", 1);
-  private final Quickstart.Settings settings = Quickstart.Settings.defaults().withSeed(seed);
+  private final Quickstart.Settings settings = baseSettings(Quickstart.Settings.defaults().withSeed(seed));
   private final Path root = Path.of(System.getProperty("java.io.tmpdir"), "troupe-align-study");
-  private final Path work = root.resolve("s" + seed);
+  private final Path work = root.resolve("s" + seed + baseSuffix(settings));
 
   /**
    * The same run outside Surefire (one JVM per variant, no Maven start-up): java with the same -D knobs on
@@ -250,6 +251,21 @@ class AlignmentStudy {
     Files.write(dir.resolve("rm.json"), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(record));
     model.removeAdapter("reward-model");
     rm.model().close();
+  }
+
+  /** The quickstart's settings with the base's shape and SFT steps from {@code -Dhidden}, {@code -Dlayers}, {@code -DsftSteps}. */
+  private static Quickstart.Settings baseSettings(Quickstart.Settings d) {
+    return new Quickstart.Settings(d.seed(), Integer.getInteger("hidden", d.hidden()),
+        Integer.getInteger("layers", d.layers()), d.sftExamples(), d.sftErrorRate(),
+        Integer.getInteger("sftSteps", d.sftSteps()), d.rmPrompts(), d.rmEpochs(), d.evalPrompts(), d.maxNewTokens(),
+        d.ppo(), d.grpo(), d.dpo(), d.curves());
+  }
+
+  /** "" for the quickstart's base, else what differs from it: each setup keeps its own folder. */
+  private static String baseSuffix(Quickstart.Settings s) {
+    Quickstart.Settings d = Quickstart.Settings.defaults();
+    return (s.hidden() == d.hidden() ? "" : "-h" + s.hidden()) + (s.layers() == d.layers() ? "" : "-l" + s.layers())
+        + (s.sftSteps() == d.sftSteps() ? "" : "-t" + s.sftSteps());
   }
 
   /** The gold score of each response to one of the RL prompts, looked up by the prompt's token ids. */
