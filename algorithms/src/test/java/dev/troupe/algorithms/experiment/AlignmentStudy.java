@@ -29,8 +29,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -159,7 +157,7 @@ class AlignmentStudy {
         AlignmentRuns.Run run = variant();
         // -Doracle=true: the methods learn from the gold scorer itself (a diagnostic of what the reward model
         // costs them; validation still reads the reward model).
-        RewardFunction trainReward = Boolean.getBoolean("oracle") ? goldReward(setup, codec) : reward;
+        RewardFunction trainReward = Boolean.getBoolean("oracle") ? goldReward(codec) : reward;
         AlignmentRuns.Context context = new AlignmentRuns.Context(model, codec, task, sampling, setup.rlPrompts(),
             trainReward, pairs, seed);
         int rank = Integer.getInteger("policyRank", Quickstart.POLICY_ADAPTER.rank());
@@ -268,20 +266,13 @@ class AlignmentStudy {
         + (s.sftSteps() == d.sftSteps() ? "" : "-t" + s.sftSteps());
   }
 
-  /** The gold score of each response to one of the RL prompts, looked up by the prompt's token ids. */
-  private static RewardFunction goldReward(QuickstartSetup setup, TokenCodec codec) {
-    Map<List<Long>, TaskPrompt> byIds = new HashMap<>();
-    for (TaskPrompt p : setup.rlPrompts()) {
-      byIds.put(Arrays.stream(codec.prompt(setup.task().promptText(p))).boxed().toList(), p);
-    }
+  /** The gold score of each response, its prompt parsed back from the prompt's text. */
+  private static RewardFunction goldReward(TokenCodec codec) {
     GoldScorer gold = new GoldScorer();
     return (prompts, responses) -> {
       double[] out = new double[prompts.size()];
       for (int i = 0; i < out.length; i++) {
-        TaskPrompt p = byIds.get(Arrays.stream(prompts.get(i)).boxed().toList());
-        if (p == null) {
-          throw new IllegalStateException("not an RL prompt: " + codec.text(prompts.get(i)));
-        }
+        TaskPrompt p = QuickstartTask.parsePrompt(codec.text(prompts.get(i)));
         out[i] = ORACLE_SCALE * gold.score(p, codec.text(responses.get(i)));
       }
       return out;
