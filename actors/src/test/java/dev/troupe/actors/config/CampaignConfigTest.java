@@ -53,8 +53,8 @@ class CampaignConfigTest {
   }
 
   /**
-   * Issue 11: `troupe run`'s quickstart campaign and `troupe experiment quickstart` train PPO and DPO with
-   * the same settings (the ones BENCHMARKS.md, "Alignment on every seed", chose), so a change to one that
+   * Issue 11: `troupe run`'s quickstart campaign and `troupe experiment quickstart` make the same setup
+   * (SFT base, reward model) and train PPO and DPO with the same settings (the ones BENCHMARKS.md, "Alignment on every seed", chose), so a change to one that
    * forgets the other fails here.
    */
   @Test
@@ -74,6 +74,11 @@ class CampaignConfigTest {
     assertEquals(List.of(offline.steps(), offline.batch(), offline.lr()),
         List.of(dpo.steps(), dpo.batchSize(), dpo.optim().lr()));
     assertEquals(offline.loss(), TrainerConfigs.dpo(dpo.algorithm().configName(), dpo.dpo()));
+    QuickstartSizes sizes = campaign.quickstart();
+    assertEquals(List.of(experiment.hidden(), experiment.layers(), experiment.sftExamples(), experiment.sftErrorRate(),
+            experiment.sftSteps(), experiment.rmPrompts(), experiment.rmEpochs(), experiment.evalPrompts()),
+        List.of(sizes.hidden(), sizes.layers(), sizes.sftExamples(), sizes.sftErrorRate(), sizes.sftSteps(),
+            sizes.rmPrompts(), sizes.rmEpochs(), sizes.evalPrompts()), "the setup both start from");
   }
 
   @Test
