@@ -60,7 +60,8 @@ import org.slf4j.LoggerFactory;
  * {@code rmRank}, {@code rmMembers}, {@code rmBootstrap}, {@code rmLr}, {@code rmEpochs}), keeps it in
  * {@code s<seed>/rm-NAME} and trains the method against it ({@code -Dmethod=none}: the reward model only).
  * {@code hidden}, {@code layers} and {@code sftSteps} change the SFT base (its setup goes to
- * {@code s<seed>-h<hidden>-l<layers>-t<steps>}, naming only what differs). {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
+ * {@code s<seed>-h<hidden>-l<layers>-t<steps>}, naming the shape only where it differs and the SFT steps
+ * always, so a cache made before the quickstart's steps changed is never read as the current base). {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
  * {@code -Doracle=true} trains the method on the gold scorer itself (times {@code oracleScale}, 3), a
  * diagnostic of what the reward model costs; validation still reads the reward model.
  * Example:
@@ -259,11 +260,11 @@ class AlignmentStudy {
         d.ppo(), d.grpo(), d.dpo(), d.curves());
   }
 
-  /** "" for the quickstart's base, else what differs from it: each setup keeps its own folder. */
+  /** The shape where it differs from the quickstart's, and the SFT steps: each base keeps its own folder. */
   private static String baseSuffix(Quickstart.Settings s) {
     Quickstart.Settings d = Quickstart.Settings.defaults();
     return (s.hidden() == d.hidden() ? "" : "-h" + s.hidden()) + (s.layers() == d.layers() ? "" : "-l" + s.layers())
-        + (s.sftSteps() == d.sftSteps() ? "" : "-t" + s.sftSteps());
+        + "-t" + s.sftSteps();
   }
 
   /** The gold score of each response, its prompt parsed back from the prompt's text. */
