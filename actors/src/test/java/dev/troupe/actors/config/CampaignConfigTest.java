@@ -54,8 +54,8 @@ class CampaignConfigTest {
 
   /**
    * Issue 11: `troupe run`'s quickstart campaign and `troupe experiment quickstart` make the same setup
-   * (SFT base, reward model) and train PPO and DPO with the same settings (the ones BENCHMARKS.md, "Alignment on every seed", chose), so a change to one that
-   * forgets the other fails here.
+   * (SFT base, reward model) and train PPO and DPO with the same settings (the ones BENCHMARKS.md,
+   * "Alignment on every seed", chose), so a change to one that forgets the other fails here.
    */
   @Test
   void quickstartCampaignTrainsPpoAndDpoAsTheQuickstartExperimentDoes() {

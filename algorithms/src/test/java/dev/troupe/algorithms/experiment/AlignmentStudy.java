@@ -59,9 +59,9 @@ import org.slf4j.LoggerFactory;
  * online), {@code samples}. {@code -Drm=NAME} trains a reward-model variant on the cached pairs first (knobs
  * {@code rmRank}, {@code rmMembers}, {@code rmBootstrap}, {@code rmLr}, {@code rmEpochs}), keeps it in
  * {@code s<seed>/rm-NAME} and trains the method against it ({@code -Dmethod=none}: the reward model only).
- * {@code hidden}, {@code layers} and {@code sftSteps} change the SFT base (its setup goes to
- * {@code s<seed>-h<hidden>-l<layers>-t<steps>}, naming the shape only where it differs and the SFT steps
- * always, so a cache made before the quickstart's steps changed is never read as the current base). {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
+ * {@code hidden}, {@code layers} and {@code sftSteps} change the SFT base; every setup goes to
+ * {@code s<seed>-h<hidden>-l<layers>-t<steps>}, so a cache made under other defaults is never read as the
+ * current base. {@code policyRank} sets the method's LoRA rank (α twice that, as the quickstart's 8 and 16).
  * {@code -Doracle=true} trains the method on the gold scorer itself (times {@code oracleScale}, 3), a
  * diagnostic of what the reward model costs; validation still reads the reward model.
  * Example:
@@ -252,7 +252,7 @@ class AlignmentStudy {
     rm.model().close();
   }
 
-  /** The quickstart's settings with the base's shape and SFT steps from {@code -Dhidden}, {@code -Dlayers}, {@code -DsftSteps}. */
+  /** The quickstart's settings with the base from {@code -Dhidden}, {@code -Dlayers}, {@code -DsftSteps}. */
   private static Quickstart.Settings baseSettings(Quickstart.Settings d) {
     return new Quickstart.Settings(d.seed(), Integer.getInteger("hidden", d.hidden()),
         Integer.getInteger("layers", d.layers()), d.sftExamples(), d.sftErrorRate(),
@@ -260,11 +260,9 @@ class AlignmentStudy {
         d.ppo(), d.grpo(), d.dpo(), d.curves());
   }
 
-  /** The shape where it differs from the quickstart's, and the SFT steps: each base keeps its own folder. */
+  /** Each base in its own folder, named by everything that makes it. */
   private static String baseSuffix(Quickstart.Settings s) {
-    Quickstart.Settings d = Quickstart.Settings.defaults();
-    return (s.hidden() == d.hidden() ? "" : "-h" + s.hidden()) + (s.layers() == d.layers() ? "" : "-l" + s.layers())
-        + "-t" + s.sftSteps();
+    return "-h" + s.hidden() + "-l" + s.layers() + "-t" + s.sftSteps();
   }
 
   /** The gold score of each response, its prompt parsed back from the prompt's text. */
